@@ -154,6 +154,7 @@ class Verifier:
         algorithm = header.get("alg")
         key = self._key_for(algorithm, header.get("kid"))
         claims = self._decode(token, key, algorithm)
+        check_numeric_dates(claims)
         check_subject(claims["sub"])
         return claims
 
@@ -187,6 +188,14 @@ class Verifier:
             raise TokenExpired("the token has expired") from exc
         except jwt.PyJWTError as exc:
             raise TokenInvalid(str(exc)) from exc
+
+
+def check_numeric_dates(claims: dict[str, Any]) -> None:
+    """exp, nbf and iat are JSON numbers (RFC 7519, 2: NumericDate); PyJWT would also take "9999999999"."""
+    for name in ("exp", "nbf", "iat"):
+        value = claims.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TokenInvalid(f"the token's {name} is not a number")
 
 
 def check_subject(sub: Any) -> None:

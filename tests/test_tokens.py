@@ -42,6 +42,9 @@ def test_better_auth_shaped_token_is_accepted_without_issuer_or_audience_setting
         ({"nbf": int(time.time()) + 600}, "not yet valid"),
         ({"iat": int(time.time()) + 600}, "not yet valid"),
         ({"iat": "yesterday"}, "Issued At"),
+        ({"exp": "9999999999"}, "exp is not a number"),
+        ({"nbf": "1"}, "nbf is not a number"),
+        ({"iat": str(int(time.time()))}, "iat is not a number"),
     ],
 )
 def test_time_claims_are_enforced(make_token, claims, message):

@@ -1,0 +1,131 @@
+"""Helpers for tests over real HTTP: raw requests (repeated headers allowed) and gunicorn started on 127.0.0.1."""
+
+import contextlib
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class LiveResponse:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+    seconds: float
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def call(
+    base_url: str,
+    method: str,
+    path: str,
+    *,
+    headers: list[tuple[str, str]] = (),
+    body: bytes | None = None,
+    timeout: float = 10,
+) -> LiveResponse:
+    """One request over a fresh connection; `headers` is a list, so a header may be sent twice."""
+    netloc = urlsplit(base_url).netloc
+    connection = http.client.HTTPConnection(netloc, timeout=timeout)
+    started = time.monotonic()
+    try:
+        connection.putrequest(method, path, skip_accept_encoding=True)
+        for name, value in headers:
+            connection.putheader(name, value)
+        if body is not None:
+            connection.putheader("Content-Length", str(len(body)))
+        # The server may answer early (431, 413) and close; its answer is still there to read.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            connection.endheaders(body)
+        response = connection.getresponse()
+        return LiveResponse(response.status, response.headers, response.read(), time.monotonic() - started)
+    finally:
+        connection.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def production_env(**overrides: str) -> dict[str, str]:
+    """The environment of a production process (DEBUG off), with nothing inherited from a developer's .env."""
+    keep = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE", "REDIS"))}
+    return {
+        **keep,
+        "DJANGO_SETTINGS_MODULE": "todo_project.settings",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "live-tests-only-" + "k" * 50,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DATABASE_URL": "",
+        "DIRECT_DATABASE_URL": "",
+        "REDIS_URL": "",
+        **overrides,
+    }
+
+
+def migrate(env: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input"], env=env, cwd=ROOT, check=True, capture_output=True
+    )
+
+
+class Gunicorn:
+    """gunicorn serving the project from its own directory (so gunicorn.conf.py applies), logs into a file."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, *args: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.log = log_path.open("wb")
+        command = [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "todo_project.wsgi",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--access-logfile",
+            "-",
+            *args,
+        ]
+        self.process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait_until_up()
+
+    def _wait_until_up(self) -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {self.log_path.read_text()}")
+            try:
+                if call(self.url, "GET", "/health", timeout=1).status == 200:
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("gunicorn did not answer within 20 s")
+
+    def logs(self) -> str:
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
