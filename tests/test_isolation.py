@@ -1,6 +1,7 @@
 """Broken object-level authorisation: a user reaches only their own tasks, whatever route, method or path."""
 
 import pytest
+from rest_framework.test import APIClient
 
 from tasks.models import Task
 
@@ -13,25 +14,43 @@ def snapshot():
     return sorted(Task.objects.values_list("id", "user_id", "title", "description", "completed", "updated_at"))
 
 
-def requests_on(task):
-    """Every route and method that names one task, in both families (Alice's path for the user family)."""
-    for base in ["/api/tasks", "/api/alice/tasks"]:
-        for slash in ["", "/"]:
-            yield "get", f"{base}/{task.id}{slash}", None
-            yield "put", f"{base}/{task.id}{slash}", BODY
-            yield "patch", f"{base}/{task.id}{slash}", BODY
-            yield "delete", f"{base}/{task.id}{slash}", None
-            yield "patch", f"{base}/{task.id}/complete{slash}", None
-            yield "patch", f"{base}/{task.id}/complete{slash}", {"completed": True}
+# Every route and method that reaches Alice's tasks, in both families and both slash forms, with the status the owner
+# gets. `{id}` is Alice's task. The collection of the token-scoped family is anybody's own, so only its user-family
+# twin, /api/alice/tasks, is Alice's.
+OWNER_STATUS = {
+    ("get", ""): 200,
+    ("put", ""): 200,
+    ("patch", ""): 200,
+    ("delete", ""): 204,
+    ("patch", "/complete"): 200,
+    ("patch+value", "/complete"): 200,
+}
+ROUTES = [
+    *(
+        (method, f"{base}/{{id}}{suffix}{slash}", status)
+        for base in ["/api/tasks", "/api/alice/tasks"]
+        for slash in ["", "/"]
+        for (method, suffix), status in OWNER_STATUS.items()
+    ),
+    *(("get", f"/api/alice/tasks{slash}", 200) for slash in ["", "/"]),
+    *(("post", f"/api/alice/tasks{slash}", 201) for slash in ["", "/"]),
+]
 
 
-def test_other_users_task_is_404_on_every_route_and_unchanged(bob, make_task):
+@pytest.mark.parametrize("actor", ["owner", "other user", "no token"])
+@pytest.mark.parametrize(("method", "route", "owner_status"), ROUTES)
+def test_only_the_owner_gets_through(client_for, make_task, actor, method, route, owner_status):
     task = make_task(user_id="alice", title="Alice's", description="private")
+    client = {"owner": lambda: client_for("alice"), "other user": lambda: client_for("bob"), "no token": APIClient}
+    body = {"completed": True} if method == "patch+value" else None if method in {"get", "delete"} else BODY
     before = snapshot()
-    for method, url, body in requests_on(task):
-        response = getattr(bob, method)(url, body, format="json")
-        assert response.status_code == 404, (method, url, response.status_code)
-        assert response.json() == {"detail": "Not found."}
+    response = getattr(client[actor](), method.split("+")[0])(route.format(id=task.id), body, format="json")
+    if actor == "owner":
+        assert response.status_code == owner_status, response.content
+        return
+    expected = (404, {"detail": "Not found."}) if actor == "other user" else (401, None)
+    assert response.status_code == expected[0], response.content
+    assert expected[1] is None or response.json() == expected[1]
     assert snapshot() == before
 
 
