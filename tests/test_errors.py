@@ -32,6 +32,16 @@ def test_body_that_is_not_json_is_415(alice, content_type, body):
     assert Task.objects.count() == 0
 
 
+@pytest.mark.parametrize(("method", "suffix"), [("put", ""), ("patch", ""), ("patch", "/complete")])
+def test_updates_that_are_not_json_are_415_and_change_nothing(alice, make_task, method, suffix):
+    task = make_task(user_id="alice", title="Before")
+    response = getattr(alice, method)(f"/api/tasks/{task.id}{suffix}", "title=After", content_type="text/plain")
+    assert response.status_code == 415
+    assert response.json()["detail"]
+    task.refresh_from_db()
+    assert (task.title, task.completed) == ("Before", False)
+
+
 def test_multipart_body_is_415(alice):
     assert alice.post("/api/tasks", {"title": "x"}, format="multipart").status_code == 415
 
@@ -42,6 +52,15 @@ def test_body_over_the_size_limit_is_413(alice, settings):
     assert response.status_code == 413
     assert "larger than" in response.json()["detail"]
     assert Task.objects.count() == 0
+
+
+def test_update_over_the_size_limit_is_413_and_changes_nothing(alice, make_task, settings):
+    task = make_task(user_id="alice", title="Before")
+    body = '{"title": "' + "y" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1) + '"}'
+    for method in ["put", "patch"]:
+        assert getattr(alice, method)(f"/api/tasks/{task.id}", body, content_type="application/json").status_code == 413
+    task.refresh_from_db()
+    assert task.title == "Before"
 
 
 @pytest.mark.parametrize(

@@ -49,10 +49,17 @@ def test_page_size_is_capped_at_200(alice, many_tasks):
     assert len(alice.get("/api/tasks?page_size=1000").json()["results"]) == 200
 
 
-def test_page_past_the_end_is_404_json(alice, many_tasks):
-    response = alice.get("/api/tasks?page=4")
+@pytest.mark.parametrize("page", ["4", "99999", "9" * 40])
+def test_page_past_the_end_is_404_json(alice, many_tasks, page):
+    response = alice.get(f"/api/tasks?page={page}")
     assert response.status_code == 404
     assert "Invalid page" in response.json()["detail"]
+
+
+def test_huge_page_size_is_capped_not_an_error(alice, many_tasks):
+    response = alice.get("/api/tasks?page_size=" + "9" * 40)
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 120
 
 
 def test_empty_list_is_one_empty_page(alice):
@@ -75,6 +82,9 @@ def test_empty_list_is_one_empty_page(alice):
         "ordering=-created_at,user_id",
         "ordering=description",
         "search=a%00b",
+        "page=%EF%BC%92",
+        "page=" + "9" * 5000 + "x",
+        "completed=" + "x" * 5000,
     ],
 )
 def test_bad_parameter_is_422_with_a_message(alice, many_tasks, query):

@@ -154,7 +154,21 @@ def test_writes_to_a_missing_task_are_404_and_create_nothing(alice, route, metho
     assert Task.objects.count() == 0
 
 
-@pytest.mark.parametrize("task_id", ["not-a-uuid", "123", "00000000-0000-0000-0000-00000000000g", "%00", "..%2f"])
+@pytest.mark.parametrize(
+    "task_id",
+    [
+        "not-a-uuid",
+        "123",
+        "00000000-0000-0000-0000-00000000000g",
+        "%00",
+        "..%2f",
+        "00000000-0000-0000-0000-0000000000000",
+        "%7B00000000-0000-0000-0000-000000000000%7D",
+        "urn:uuid:00000000-0000-0000-0000-000000000000",
+        "%EF%BC%90" * 32,
+        "a" * 5000,
+    ],
+)
 def test_malformed_task_ids_are_404(alice, route, task_id):
     for method in ["get", "put", "patch", "delete"]:
         response = getattr(alice, method)(route(task_id), {"title": "x"}, format="json")
