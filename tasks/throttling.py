@@ -1,11 +1,28 @@
 """Per-user rate limit, read from settings on each request so that it can be changed without a restart of DRF."""
 
+import logging
+
 from django.conf import settings
+from redis.exceptions import RedisError
 from rest_framework import throttling
+
+logger = logging.getLogger(__name__)
 
 
 class UserRateThrottle(throttling.UserRateThrottle):
-    """DRF's per-user throttle, with the rate from THROTTLE_USER_RATE (DRF would freeze it at import)."""
+    """DRF's per-user throttle, with the rate from THROTTLE_USER_RATE (DRF would freeze it at import).
+
+    When the shared counters (Redis) cannot be reached, the request is let through and the outage logged: the
+    limit guards against abuse, not against access (authentication and isolation still hold), and a 503 would
+    turn an outage of Redis into an outage of the whole API.
+    """
 
     def get_rate(self) -> str | None:
         return settings.THROTTLE_USER_RATE
+
+    def allow_request(self, request, view) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except RedisError as exc:
+            logger.error("Rate limit not applied: the throttle cache is unreachable (%s)", exc)
+            return True

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from rest_framework.test import APIClient
 
 from tasks.models import Task
+from tests.live import Gunicorn, migrate, production_env
 
 SECRET = "tests-only-shared-secret-of-32-bytes-or-more"
 
@@ -157,3 +158,32 @@ def make_task() -> Callable[..., Task]:
         return Task.objects.create(user_id=user_id, **{"title": "A task", **fields})
 
     return make
+
+
+@pytest.fixture(scope="session")
+def production_database(tmp_path_factory) -> str:
+    """A migrated SQLite file for API processes started by tests (the test database lives in this process)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('production') / 'db.sqlite3'}"
+    migrate(production_env(DATABASE_URL=url))
+    return url
+
+
+@pytest.fixture
+def start_gunicorn(production_database: str, jwks_server: JWKSServer, tmp_path) -> Callable[..., Gunicorn]:
+    """Start gunicorn with production settings (DEBUG off) on a free port; every one is stopped after the test."""
+    servers: list[Gunicorn] = []
+
+    def start(*args: str, **env: str) -> Gunicorn:
+        environment = production_env(
+            DATABASE_URL=production_database,
+            BETTER_AUTH_JWKS_URL=jwks_server.url,
+            BETTER_AUTH_SECRET=SECRET,
+            **env,
+        )
+        server = Gunicorn(environment, tmp_path / f"gunicorn-{len(servers)}.log", *args)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
