@@ -118,7 +118,6 @@ class Gunicorn:
         raise RuntimeError("gunicorn did not answer within 20 s")
 
     def logs(self) -> str:
-        self.log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:

@@ -1,0 +1,65 @@
+"""The API as deployed: gunicorn with production settings (DEBUG off), over real HTTP."""
+
+import time
+
+import pytest
+
+from tests.live import call
+
+HTTPS = ("X-Forwarded-Proto", "https")  # what the platform's TLS proxy sets (SECURE_PROXY_SSL_HEADER)
+
+
+@pytest.fixture
+def production(start_gunicorn):
+    return start_gunicorn(DJANGO_SECURE_SSL_REDIRECT="")  # unset: the production default, on
+
+
+@pytest.mark.parametrize(
+    ("path", "with_token", "status"),
+    [("/api/tasks", True, 200), ("/api/tasks", False, 401), ("/api/nope", True, 404), ("/health", False, 200)],
+)
+def test_security_headers_on_every_answer(production, make_token, path, with_token, status):
+    headers = [HTTPS, ("Authorization", f"Bearer {make_token(sub='alice', alg='HS256')}")] if with_token else [HTTPS]
+    response = call(production.url, "GET", path, headers=headers)
+    assert response.status == status
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+
+
+def test_plain_http_is_redirected_to_https_but_health_is_not(production):
+    response = call(production.url, "GET", "/api/tasks")
+    assert response.status == 301
+    assert response.headers["Location"] == f"https://127.0.0.1:{production.port}/api/tasks"
+    assert call(production.url, "GET", "/health").status == 200
+
+
+def test_logs_never_hold_a_token(start_gunicorn, make_token):
+    """gunicorn's access log and Django's loggers (at DEBUG), for accepted and refused requests alike."""
+    server = start_gunicorn(DJANGO_LOG_LEVEL="DEBUG")
+    valid = make_token(sub="alice", alg="HS256")
+    forged = valid.rsplit(".", 1)[0] + ".Zm9yZ2Vk"
+    expired = make_token(sub="alice", alg="HS256", exp=int(time.time()) - 60)
+    oversized = make_token(sub="alice", alg="HS256", padding="x" * 9000)
+    requests = [
+        ("GET", "/api/tasks", [("Authorization", f"Bearer {valid}")]),
+        ("POST", "/api/tasks", [("Authorization", f"Bearer {forged}")]),
+        ("GET", "/api/tasks", [("Authorization", f"Bearer {expired}")]),
+        ("GET", "/api/tasks", [("Authorization", f"Bearer {oversized}")]),
+        ("GET", "/api/nope", [("Authorization", f"Bearer {valid}")]),
+        ("GET", f"/api/tasks?token={valid}&access_token={forged}", []),
+        ("GET", "/api/tasks", [("Authorization", f"Basic {valid}")]),
+        ("GET", "/api/tasks", [("Cookie", f"token={valid}")]),
+    ]
+    statuses = [call(server.url, method, path, headers=headers).status for method, path, headers in requests]
+    # gunicorn's own header limit (8190 bytes) answers the oversized token with a 431, as the contract allows.
+    assert statuses == [200, 401, 401, 431, 404, 401, 401, 401]
+    server.stop()
+    logs = server.logs()
+    for token in [valid, forged, expired, oversized]:
+        for part in token.split("."):
+            assert part[:40] not in logs
+    assert logs.count('"GET /api/tasks HTTP/1.1" 401') == 4  # the access log is there, and was searched
+    assert "Unauthorized: /api/tasks" in logs  # and so is Django's request logger
