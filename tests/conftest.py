@@ -168,22 +168,33 @@ def production_database(tmp_path_factory) -> str:
     return url
 
 
-@pytest.fixture
-def start_gunicorn(production_database: str, jwks_server: JWKSServer, tmp_path) -> Callable[..., Gunicorn]:
-    """Start gunicorn with production settings (DEBUG off) on a free port; every one is stopped after the test."""
+def gunicorn_starter(database: str, jwks_url: str, log_dir) -> tuple[Callable[..., Gunicorn], list[Gunicorn]]:
     servers: list[Gunicorn] = []
 
     def start(*args: str, **env: str) -> Gunicorn:
         environment = production_env(
-            DATABASE_URL=production_database,
-            BETTER_AUTH_JWKS_URL=jwks_server.url,
-            BETTER_AUTH_SECRET=SECRET,
-            **env,
+            DATABASE_URL=database, BETTER_AUTH_JWKS_URL=jwks_url, BETTER_AUTH_SECRET=SECRET, **env
         )
-        server = Gunicorn(environment, tmp_path / f"gunicorn-{len(servers)}.log", *args)
+        server = Gunicorn(environment, log_dir / f"gunicorn-{len(servers)}.log", *args)
         servers.append(server)
         return server
 
+    return start, servers
+
+
+@pytest.fixture
+def start_gunicorn(production_database: str, jwks_server: JWKSServer, tmp_path) -> Callable[..., Gunicorn]:
+    """Start gunicorn with production settings (DEBUG off) on a free port; every one is stopped after the test."""
+    start, servers = gunicorn_starter(production_database, jwks_server.url, tmp_path)
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def start_module_gunicorn(production_database: str, jwks_server: JWKSServer, tmp_path_factory):
+    """The same, for servers a whole test module shares."""
+    start, servers = gunicorn_starter(production_database, jwks_server.url, tmp_path_factory.mktemp("gunicorn"))
     yield start
     for server in servers:
         server.stop()

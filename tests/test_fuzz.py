@@ -31,7 +31,7 @@ def heads(value: object) -> bool:
 
 
 @schema.parametrize()
-@hypothesis.settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(hypothesis.HealthCheck))
+@hypothesis.settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(hypothesis.HealthCheck))
 def test_api_answers_as_documented(case, live_server, make_token, make_task):
     # Half the requests name the token's own user and an existing task, so that successes are exercised too.
     parameters = case.path_parameters or {}

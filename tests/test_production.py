@@ -9,9 +9,9 @@ from tests.live import call
 HTTPS = ("X-Forwarded-Proto", "https")  # what the platform's TLS proxy sets (SECURE_PROXY_SSL_HEADER)
 
 
-@pytest.fixture
-def production(start_gunicorn):
-    return start_gunicorn(DJANGO_SECURE_SSL_REDIRECT="")  # unset: the production default, on
+@pytest.fixture(scope="module")
+def production(start_module_gunicorn):
+    return start_module_gunicorn(DJANGO_SECURE_SSL_REDIRECT="")  # unset: the production default, on
 
 
 @pytest.mark.parametrize(
