@@ -7,7 +7,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,3 +130,24 @@ class Gunicorn:
             self.process.kill()
             self.process.wait()
         self.log.close()
+
+
+def call_together(base_url: str, method: str, path: str, *, headers: list[tuple[str, str]], count: int) -> list[int]:
+    """`count` identical requests on connections opened beforehand and released at once; their statuses."""
+    netloc = urlsplit(base_url).netloc
+    barrier = threading.Barrier(count)
+
+    def one(_: int) -> int:
+        connection = http.client.HTTPConnection(netloc, timeout=20)
+        try:
+            connection.connect()
+            barrier.wait(timeout=20)
+            connection.request(method, path, headers=dict(headers))
+            response = connection.getresponse()
+            response.read()
+            return response.status
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(one, range(count)))
