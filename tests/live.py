@@ -65,9 +65,14 @@ def free_port() -> int:
 
 def production_env(**overrides: str) -> dict[str, str]:
     """The environment of a production process (DEBUG off), with nothing inherited from a developer's .env."""
-    keep = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE", "REDIS"))}
+    prefixes = ("DJANGO_", "DATABASE", "DIRECT_", "REDIS", "BETTER_AUTH_", "THROTTLE_", "CORS_")
+    keep = {key: value for key, value in os.environ.items() if not key.startswith(prefixes)}
+    # Set, even if empty, so that a developer's .env cannot fill them in (the OS environment wins over .env).
+    unset = dict.fromkeys(["BETTER_AUTH_URL", "BETTER_AUTH_ISSUER", "BETTER_AUTH_AUDIENCE", "CORS_ALLOWED_ORIGINS"], "")
     return {
         **keep,
+        **unset,
+        "THROTTLE_USER_RATE": "100000/min",
         "DJANGO_SETTINGS_MODULE": "todo_project.settings",
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": "live-tests-only-" + "k" * 50,
