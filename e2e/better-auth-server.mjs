@@ -1,9 +1,9 @@
-// A real Better Auth server for the end-to-end tests, configured like a frontend's auth.ts.
+// A real Better Auth server for the end-to-end tests, configured as e2e/README.md tells a frontend to.
 //
 // Environment:
-//   PORT                      port on 127.0.0.1 (required; the base URL is http://127.0.0.1:PORT)
-//   BETTER_AUTH_SECRET        Better Auth's secret (encrypts the private keys in the jwks table)
-//   AUTH_DB_FILE              SQLite file; keys, users and sessions survive a restart
+//   BETTER_AUTH_URL           http://127.0.0.1:PORT; Better Auth's base URL (and so iss and aud), and where to listen
+//   BETTER_AUTH_SECRET        Better Auth's secret (it also encrypts the private keys in the jwks table)
+//   AUTH_DB_FILE              SQLite file: keys, users and sessions survive a restart
 //   JWT_ALG                   EdDSA (default), ES256, ES512, RS256 or PS256
 //   JWT_EXPIRATION            e.g. "15m" (Better Auth's default) or "3s"
 //   JWKS_ROTATION_INTERVAL    seconds a key signs before Better Auth mints a new one (unset: never)
@@ -16,23 +16,14 @@ import { getMigrations } from "better-auth/db/migration";
 import { toNodeHandler } from "better-auth/node";
 import { jwt } from "better-auth/plugins";
 
-const port = Number(process.env.PORT);
-if (!Number.isInteger(port) || port <= 0) throw new Error("PORT must be a port number");
-const alg = process.env.JWT_ALG ?? "EdDSA";
-const rotationInterval = process.env.JWKS_ROTATION_INTERVAL;
+const rotationInterval = Number(process.env.JWKS_ROTATION_INTERVAL) || undefined;
 
 export const auth = betterAuth({
-  baseURL: `http://127.0.0.1:${port}`,
-  secret: process.env.BETTER_AUTH_SECRET,
   database: new Database(process.env.AUTH_DB_FILE ?? "better-auth.sqlite3"),
   emailAndPassword: { enabled: true },
-  telemetry: { enabled: false },
   plugins: [
     jwt({
-      jwks: {
-        keyPairConfig: { alg },
-        ...(rotationInterval ? { rotationInterval: Number(rotationInterval) } : {}),
-      },
+      jwks: { keyPairConfig: { alg: process.env.JWT_ALG ?? "EdDSA" }, rotationInterval },
       jwt: { expirationTime: process.env.JWT_EXPIRATION ?? "15m" },
     }),
   ],
@@ -41,11 +32,11 @@ export const auth = betterAuth({
 const { runMigrations } = await getMigrations(auth.options);
 await runMigrations();
 
+const { port } = new URL(process.env.BETTER_AUTH_URL);
 const handler = toNodeHandler(auth);
-const server = createServer((req, res) => {
+createServer((req, res) => {
   console.log(`${req.method} ${req.url}`);
   handler(req, res);
-});
-server.listen(port, "127.0.0.1", () => {
-  console.log(`Better Auth listening on http://127.0.0.1:${port}`);
+}).listen(Number(port), "127.0.0.1", () => {
+  console.log(`Better Auth listening on ${process.env.BETTER_AUTH_URL}`);
 });
