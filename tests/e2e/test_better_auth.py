@@ -138,6 +138,19 @@ def test_issuer_and_audience_are_better_auths_base_url(
         assert body["code"] == "token_invalid"
 
 
+def test_better_auth_tokens_verify_by_jwks_even_with_the_shared_secret_set(
+    start_better_auth, todo_api: TodoApi, settings
+):
+    auth = start_better_auth()
+    todo_api.trust(auth)
+    settings.BETTER_AUTH_SECRET = auth.env["BETTER_AUTH_SECRET"]  # the common mistake: giving the API this secret
+    ann = sign_up_and_in(auth, "ann")
+
+    assert jwt.get_unverified_header(ann.token)["alg"] == "EdDSA"
+    assert todo_api.call("GET", "/api/tasks", ann.token)[0] == 200
+    assert auth.jwks_fetches() == 1
+
+
 def test_rotated_key_is_accepted_without_restart(start_better_auth, todo_api: TodoApi, settings):
     settings.BETTER_AUTH_JWKS_COOLDOWN = 1
     auth = start_better_auth(JWKS_ROTATION_INTERVAL="2")
