@@ -34,12 +34,14 @@ export function createTodoClient(baseUrl: string, tokens: TokenSource) {
   return createClient<paths>({ baseUrl, fetch: (request) => fetchWithToken(request, tokens) });
 }
 
-/** Sends the JWT; a 401 with code `token_expired` gets one fresh token and one retry. */
+/** Sends the JWT. A 401 `token_expired` (or `token_invalid`: Better Auth may have replaced its signing key since
+ * the cached token was minted) gets one fresh token and one retry; `not_authenticated` means: sign in. */
 async function fetchWithToken(request: Request, tokens: TokenSource): Promise<Response> {
   const retry = request.clone();
   request.headers.set("Authorization", `Bearer ${await tokens.get()}`);
   const response = await fetch(request);
-  if (response.status !== 401 || (await errorCode(response)) !== "token_expired") {
+  const code = response.status === 401 ? await errorCode(response) : undefined;
+  if (code !== "token_expired" && code !== "token_invalid") {
     return response;
   }
   retry.headers.set("Authorization", `Bearer ${await tokens.get({ fresh: true })}`);

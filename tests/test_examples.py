@@ -3,24 +3,37 @@ of docs/nextjs.md) against them, and it runs against the real API."""
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
 
 from tasks.models import Task
 
-from .conftest import run_in_examples
+from .conftest import EXAMPLES, run_in_examples
 
 
-def test_examples_type_check_against_the_generated_types(examples: Path):
-    run_in_examples("node_modules/.bin/tsc", "--noEmit")
+@pytest.fixture(scope="module")
+def demo(examples: Path) -> str:
+    """tsc over examples/ (type errors fail it), emitting JavaScript to run in Node as well."""
+    run_in_examples("node_modules/.bin/tsc", "--noEmit", "false", "--outDir", "build")
+    return "build/demo.js"
+
+
+def test_examples_type_check_against_the_generated_types(demo: str):
+    assert (EXAMPLES / demo).exists()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_typed_client_lists_creates_toggles_and_deletes(examples: Path, live_server, make_token):
-    run_in_examples("node_modules/.bin/tsc", "--noEmit", "false", "--outDir", "build")
+@pytest.mark.parametrize("stale", [None, "expired", "unknown_kid"])
+def test_typed_client_lists_creates_toggles_and_deletes(demo: str, live_server, make_token, stale):
+    """With a stale token (expired, or signed with a key Better Auth no longer has) the client gets a fresh one."""
     env = {**os.environ, "API_URL": live_server.url, "TOKEN": make_token(sub="alice")}
-    seen = json.loads(run_in_examples("node", "build/demo.js", env=env, timeout=60))
+    if stale == "expired":
+        env["STALE_TOKEN"] = make_token(sub="alice", exp=int(time.time()) - 60)
+    elif stale == "unknown_kid":
+        env["STALE_TOKEN"] = make_token(sub="alice", headers={"kid": "a-key-since-replaced"})
+    seen = json.loads(run_in_examples("node", demo, env=env, timeout=60))
     assert seen["created"]["title"] == "Buy milk"
     assert seen["created"]["user_id"] == "alice"
     assert seen["listedCount"] == 1
