@@ -12,8 +12,6 @@ BODY_METHODS = {"POST", "PUT", "PATCH"}
 # Unicode category Cc, which StrictCharField refuses (line breaks and tabs are allowed where it is multiline).
 CONTROL = r"\x00-\x1f\x7f-\x9f"
 MULTILINE_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
-
-
 AUTHENTICATION_ERROR_CODES = ["not_authenticated", "token_expired", "token_invalid"]
 
 

@@ -66,14 +66,15 @@ def test_browser_on_another_origin(examples, live_server, pages, settings, make_
     allowed, other = pages
     settings.CORS_ALLOWED_ORIGINS = [allowed]
     settings.THROTTLE_USER_RATE = "3/min"
-    throttled_user = f"throttled-{uuid.uuid4()}"
+    # Fresh user ids: the rate limit counts every request of a user id in this process, earlier tests' too.
+    user, throttled_user = f"browser-{uuid.uuid4()}", f"throttled-{uuid.uuid4()}"
     api = live_server.url
 
     seen = run_browser(
         chromium=chromium,
         user_data_dir=tmp_path / "profile",
         scenarios={
-            "allowed": {"page": allowed, "kind": "crud", "api": api, "token": make_token(sub="alice")},
+            "allowed": {"page": allowed, "kind": "crud", "api": api, "token": make_token(sub=user)},
             "throttled": {
                 "page": allowed,
                 "kind": "throttled",
@@ -81,7 +82,7 @@ def test_browser_on_another_origin(examples, live_server, pages, settings, make_
                 "token": make_token(sub=throttled_user),
                 "attempts": 5,
             },
-            "blocked": {"page": other, "kind": "blocked", "api": api, "token": make_token(sub="bob")},
+            "blocked": {"page": other, "kind": "blocked", "api": api, "token": make_token(sub=user)},
         },
     )
 
