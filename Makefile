@@ -1,0 +1,28 @@
+# The two commands of the quickstart: `make run` serves the API, `make test` runs the whole suite.
+PYTHON ?= python3
+BIN := .venv/bin
+
+.PHONY: run test lint venv
+
+run: venv .env
+	DJANGO_DEBUG=true $(BIN)/python manage.py migrate --no-input
+	DJANGO_DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: venv
+	$(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+venv: $(BIN)/.installed
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv .venv
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Development secrets, made once per clone and never committed.
+.env:
+	$(PYTHON) -c "import secrets; print(f'DJANGO_SECRET_KEY={secrets.token_urlsafe(50)}\nBETTER_AUTH_SECRET={secrets.token_urlsafe(32)}')" > .env

@@ -1,0 +1,29 @@
+"""Filtering, search and ordering of task lists; an invalid parameter is an error, never silently ignored."""
+
+import django_filters
+from rest_framework import filters, serializers
+
+
+class TaskFilter(django_filters.FilterSet):
+    completed = django_filters.TypedChoiceFilter(
+        choices=[("true", "true"), ("false", "false")], coerce=lambda value: value == "true"
+    )
+
+
+class SearchFilter(filters.SearchFilter):
+    def get_search_terms(self, request):
+        # PostgreSQL cannot hold a NUL character in a query parameter; say so rather than fail.
+        if "\x00" in request.query_params.get(self.search_param, ""):
+            raise serializers.ValidationError({self.search_param: ["Must not contain NUL characters."]})
+        return super().get_search_terms(request)
+
+
+class OrderingFilter(filters.OrderingFilter):
+    def remove_invalid_fields(self, queryset, fields, view, request):
+        valid = super().remove_invalid_fields(queryset, fields, view, request)
+        if len(valid) != len(fields):
+            allowed = ", ".join(name for name, _ in self.get_valid_fields(queryset, view, {"request": request}))
+            raise serializers.ValidationError(
+                {self.ordering_param: [f"Must be one of {allowed}, each optionally prefixed with '-'."]}
+            )
+        return valid

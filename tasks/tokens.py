@@ -1,0 +1,230 @@
+"""Verification of Better Auth JWTs: key choice by kid, claim checks and the JWKS cache. Knows nothing of DRF."""
+
+import http.client
+import json
+import logging
+import threading
+import time
+import unicodedata
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+logger = logging.getLogger(__name__)
+
+MAX_TOKEN_LENGTH = 8192
+MAX_JWKS_BYTES = 1024 * 1024
+# Each algorithm Better Auth's jwt plugin can sign with, and the JWK key type (and curve) it must be checked with.
+# The token's `alg` only ever selects among these; a key of another family is never tried (RFC 8725, 3.1).
+ASYMMETRIC_KEY_TYPES = {
+    "EdDSA": ("OKP", "Ed25519"),
+    "ES256": ("EC", "P-256"),
+    "ES512": ("EC", "P-521"),
+    "RS256": ("RSA", None),
+    "PS256": ("RSA", None),
+}
+
+
+class TokenError(Exception):
+    """The token is not acceptable; the message says why."""
+
+
+class TokenInvalid(TokenError):
+    pass
+
+
+class TokenExpired(TokenError):
+    pass
+
+
+class KeysUnavailable(Exception):
+    """The key a token needs could not be fetched from Better Auth's JWKS."""
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    key: Any
+    kty: str
+    crv: str | None
+    alg: str | None
+
+
+class JWKSCache:
+    """Better Auth's public keys by kid, refreshed on an unknown kid at most once per cooldown.
+
+    A failed refresh keeps the keys already known, so an outage of Better Auth does not lock anybody out.
+    """
+
+    def __init__(self, url: str, *, cooldown: float, timeout: float) -> None:
+        self.url = url
+        self.cooldown = cooldown
+        self.timeout = timeout
+        self.keys: dict[str, PublicKey] = {}
+        self.last_refresh: float | None = None
+        self.last_refresh_failed = False
+        self._lock = threading.Lock()
+
+    def get(self, kid: str) -> PublicKey:
+        """Return the key for `kid`; raise TokenInvalid if Better Auth does not publish it, KeysUnavailable if
+        Better Auth could not be asked."""
+        key = self.keys.get(kid)
+        if key is None:
+            self._refresh_if_due()
+            key = self.keys.get(kid)
+        if key is not None:
+            return key
+        if self.last_refresh_failed:
+            raise KeysUnavailable(f"could not fetch the signing keys from {self.url}")
+        raise TokenInvalid("the token was signed with a key Better Auth does not publish (unknown kid)")
+
+    def _refresh_if_due(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if self.last_refresh is not None and now - self.last_refresh < self.cooldown:
+                return
+            self.last_refresh = now
+            try:
+                document = self._fetch()
+            except (OSError, ValueError, http.client.HTTPException) as exc:
+                logger.warning("JWKS fetch from %s failed: %s", self.url, exc)
+                self.last_refresh_failed = True
+            else:
+                self.keys = parse_jwks(document)
+                self.last_refresh_failed = False
+
+    def _fetch(self) -> Any:
+        # The URL comes from settings, which allow only http(s).
+        request = urllib.request.Request(self.url, headers={"Accept": "application/json"})  # noqa: S310
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            return json.loads(response.read(MAX_JWKS_BYTES))
+
+
+def parse_jwks(document: Any) -> dict[str, PublicKey]:
+    """Signature keys by kid; symmetric (`oct`), `use: enc` and malformed keys are left out."""
+    keys = {}
+    entries = document.get("keys") if isinstance(document, dict) else None
+    for jwk in entries if isinstance(entries, list) else []:
+        if not isinstance(jwk, dict) or not isinstance(jwk.get("kid"), str):
+            continue
+        if jwk.get("kty") not in {"OKP", "EC", "RSA"} or jwk.get("use", "sig") != "sig":
+            continue
+        try:
+            parsed = jwt.PyJWK(jwk)
+        except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError) as exc:
+            logger.warning("JWKS key %r skipped: %s", jwk.get("kid"), exc)
+            continue
+        keys[jwk["kid"]] = PublicKey(parsed.key, jwk["kty"], jwk.get("crv"), jwk.get("alg"))
+    return keys
+
+
+class Verifier:
+    """Checks a Better Auth JWT and returns its claims.
+
+    Asymmetric tokens are checked with the JWKS key named by their kid; HS256 tokens only with the shared secret,
+    and only when one is configured. Header fields that point at keys (jku, x5u, x5c, jwk) are never read.
+    """
+
+    def __init__(
+        self,
+        *,
+        jwks: JWKSCache,
+        secret: str | None,
+        issuer: str | None,
+        audience: list[str] | None,
+        leeway: float,
+    ) -> None:
+        self.jwks = jwks
+        self.secret = secret
+        self.issuer = issuer
+        self.audience = audience
+        self.leeway = leeway
+
+    def verify(self, token: str) -> dict[str, Any]:
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise TokenInvalid(f"the token is longer than {MAX_TOKEN_LENGTH} characters")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise TokenInvalid("the token is not a well-formed JWT") from exc
+        algorithm = header.get("alg")
+        key = self._key_for(algorithm, header.get("kid"))
+        claims = self._decode(token, key, algorithm)
+        check_subject(claims["sub"])
+        return claims
+
+    def _key_for(self, algorithm: Any, kid: Any) -> Any:
+        if algorithm == "HS256":
+            if not self.secret:
+                raise TokenInvalid("HS256 tokens are not accepted: BETTER_AUTH_SECRET is not set")
+            return self.secret
+        if not isinstance(algorithm, str) or algorithm not in ASYMMETRIC_KEY_TYPES:
+            raise TokenInvalid(f"the algorithm {str(algorithm)[:20]!r} is not accepted")
+        if not isinstance(kid, str) or not kid:
+            raise TokenInvalid("the token has no kid to pick its key by")
+        key = self.jwks.get(kid)
+        kty, crv = ASYMMETRIC_KEY_TYPES[algorithm]
+        if key.kty != kty or (crv and key.crv != crv) or (key.alg and key.alg != algorithm):
+            raise TokenInvalid(f"the key {kid!r} is not a {algorithm} key")
+        return key.key
+
+    def _decode(self, token: str, key: Any, algorithm: str) -> dict[str, Any]:
+        try:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                issuer=self.issuer,
+                audience=self.audience,
+                leeway=self.leeway,
+                options={"require": ["exp", "sub"], "verify_aud": self.audience is not None},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenExpired("the token has expired") from exc
+        except jwt.PyJWTError as exc:
+            raise TokenInvalid(str(exc)) from exc
+
+
+def check_subject(sub: Any) -> None:
+    """The user id: a string that is not blank, of at most 255 characters, with no control characters."""
+    if not isinstance(sub, str) or not sub.strip():
+        raise TokenInvalid("the token's sub is not a user id")
+    if len(sub) > 255 or any(unicodedata.category(char) == "Cc" for char in sub):
+        raise TokenInvalid("the token's sub is not a valid user id")
+
+
+_verifier: Verifier | None = None
+
+
+def get_verifier() -> Verifier:
+    """The process-wide verifier, built from settings on first use (and again after a setting changes)."""
+    global _verifier
+    if _verifier is None:
+        _verifier = Verifier(
+            jwks=JWKSCache(
+                settings.BETTER_AUTH_JWKS_URL,
+                cooldown=settings.BETTER_AUTH_JWKS_COOLDOWN,
+                timeout=settings.BETTER_AUTH_JWKS_TIMEOUT,
+            ),
+            secret=settings.BETTER_AUTH_SECRET,
+            issuer=settings.BETTER_AUTH_ISSUER,
+            audience=settings.BETTER_AUTH_AUDIENCE,
+            leeway=settings.BETTER_AUTH_LEEWAY,
+        )
+    return _verifier
+
+
+def verify(token: str) -> dict[str, Any]:
+    """Return the claims of a valid Better Auth token; raise TokenError or KeysUnavailable otherwise."""
+    return get_verifier().verify(token)
+
+
+@receiver(setting_changed)
+def _reset_verifier(*, setting: str, **kwargs: Any) -> None:
+    global _verifier
+    if setting.startswith("BETTER_AUTH_"):
+        _verifier = None

@@ -1,0 +1,70 @@
+"""The tasks API: one viewset, always scoped to the user named by the token."""
+
+from django.db.models import F
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from .filters import OrderingFilter, SearchFilter, TaskFilter
+from .models import Task
+from .schema import TaskAutoSchema
+from .serializers import CompleteSerializer, TaskSerializer
+
+
+class TaskViewSet(viewsets.ModelViewSet):
+    """Tasks of the token's user. A `user_id` in the path must be the token's `sub`, or the answer is 404."""
+
+    serializer_class = TaskSerializer
+    schema = TaskAutoSchema()
+    filter_backends = [DjangoFilterBackend, SearchFilter, OrderingFilter]
+    filterset_class = TaskFilter
+    search_fields = ["title", "description"]
+    ordering_fields = ["created_at", "updated_at", "title", "completed"]
+    ordering = ["-created_at"]
+    # Only UUIDs route to a task, so a malformed id is a plain 404 and never reaches the database.
+    lookup_value_regex = "[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}"
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Another user's path looks exactly like a task that does not exist.
+        if kwargs.get("user_id", request.user.id) != request.user.id:
+            raise NotFound()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular inspecting the view, with no user
+            return Task.objects.none()
+        return Task.objects.filter(user_id=self.request.user.id)
+
+    def perform_create(self, serializer):
+        serializer.save(user_id=self.request.user.id)
+
+    def perform_update(self, serializer):
+        # An UPDATE of the named fields only, never Model.save(): a task deleted meanwhile stays deleted (save()
+        # would INSERT it again) and a concurrent change to another field is not overwritten.
+        changes = {**serializer.validated_data, "updated_at": timezone.now()}
+        if not self.get_queryset().filter(pk=serializer.instance.pk).update(**changes):
+            raise NotFound()
+        for field, value in changes.items():
+            setattr(serializer.instance, field, value)
+
+    def get_success_headers(self, data):
+        return {"Location": self.request.build_absolute_uri(f"{self.request.path.rstrip('/')}/{data['id']}")}
+
+    @extend_schema(request=CompleteSerializer, responses=TaskSerializer)
+    @action(detail=True, methods=["patch"], serializer_class=CompleteSerializer)
+    def complete(self, request, *args, **kwargs):
+        """Set `completed` to the value sent, or flip it when none is sent; atomic under concurrency."""
+        serializer = CompleteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        completed = serializer.validated_data.get("completed", ~F("completed"))
+        tasks = self.get_queryset().filter(pk=kwargs["pk"])
+        if not tasks.update(completed=completed, updated_at=timezone.now()):
+            raise NotFound()
+        task = tasks.first()
+        if task is None:
+            raise NotFound()
+        return Response(TaskSerializer(task, context=self.get_serializer_context()).data)

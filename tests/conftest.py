@@ -1,0 +1,159 @@
+"""Fixtures: signing keys made per test session, a JWKS served on 127.0.0.1, tokens, API clients and tasks."""
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from rest_framework.test import APIClient
+
+from tasks.models import Task
+
+SECRET = "tests-only-shared-secret-of-32-bytes-or-more"
+
+
+@dataclass
+class SigningKey:
+    alg: str
+    kid: str
+    private: Any
+
+    @property
+    def jwk(self) -> dict[str, Any]:
+        public = jwt.get_algorithm_by_name(self.alg).to_jwk(self.private.public_key(), as_dict=True)
+        return {**public, "kid": self.kid, "alg": self.alg}
+
+
+def generate_private_key(alg: str) -> Any:
+    if alg == "EdDSA":
+        return ed25519.Ed25519PrivateKey.generate()
+    if alg == "ES256":
+        return ec.generate_private_key(ec.SECP256R1())
+    if alg == "ES512":
+        return ec.generate_private_key(ec.SECP521R1())
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+ASYMMETRIC = ["EdDSA", "ES256", "ES512", "RS256", "PS256"]
+
+
+@dataclass
+class JWKSServer:
+    """A JWKS endpoint on 127.0.0.1 that counts its requests and can be made to fail."""
+
+    keys: list[dict[str, Any]] = field(default_factory=list)
+    hits: int = 0
+    failing: bool = False
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/api/auth/jwks"
+
+    def reset(self, keys: list[dict[str, Any]]) -> None:
+        self.keys, self.hits, self.failing = list(keys), 0, False
+
+
+def serve_jwks(state: JWKSServer) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            state.hits += 1
+            status, body = (503, b"{}") if state.failing else (200, json.dumps({"keys": state.keys}).encode())
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def signing_keys() -> dict[str, SigningKey]:
+    return {alg: SigningKey(alg, f"kid-{alg.lower()}", generate_private_key(alg)) for alg in ASYMMETRIC}
+
+
+@pytest.fixture(scope="session")
+def jwks_server() -> JWKSServer:
+    state = JWKSServer()
+    state.server = serve_jwks(state)
+    yield state
+    state.server.shutdown()
+    state.server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def better_auth(settings, jwks_server: JWKSServer, signing_keys: dict[str, SigningKey]) -> JWKSServer:
+    """Every test starts with all keys published, the shared secret set and no issuer/audience check."""
+    jwks_server.reset([key.jwk for key in signing_keys.values()])
+    settings.BETTER_AUTH_JWKS_URL = jwks_server.url
+    settings.BETTER_AUTH_SECRET = SECRET
+    settings.BETTER_AUTH_ISSUER = None
+    settings.BETTER_AUTH_AUDIENCE = None
+    settings.BETTER_AUTH_LEEWAY = 5
+    settings.BETTER_AUTH_JWKS_COOLDOWN = 10
+    return jwks_server
+
+
+@pytest.fixture
+def make_token(signing_keys: dict[str, SigningKey]) -> Callable[..., str]:
+    def make(
+        *,
+        sub: Any,
+        alg: str = "EdDSA",
+        key: Any = None,
+        headers: dict[str, Any] | None = None,
+        **claims: Any,
+    ) -> str:
+        """A signed token; a claim given as None is left out. Asymmetric tokens carry their key's kid."""
+        now = int(time.time())
+        claims = {"sub": sub, "iat": now, "exp": now + 900, **claims}
+        payload = {name: value for name, value in claims.items() if value is not None}
+        if alg == "HS256":
+            return jwt.encode(payload, key or SECRET, algorithm=alg, headers=headers)
+        signing_key = signing_keys[alg]
+        return jwt.encode(
+            payload, key or signing_key.private, algorithm=alg, headers={"kid": signing_key.kid, **(headers or {})}
+        )
+
+    return make
+
+
+@pytest.fixture
+def client_for(make_token: Callable[..., str]) -> Callable[..., APIClient]:
+    def build(sub: str, **token_options: Any) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_token(sub=sub, **token_options)}")
+        return client
+
+    return build
+
+
+@pytest.fixture
+def alice(client_for: Callable[..., APIClient]) -> APIClient:
+    return client_for("alice")
+
+
+@pytest.fixture
+def bob(client_for: Callable[..., APIClient]) -> APIClient:
+    return client_for("bob")
+
+
+@pytest.fixture
+def make_task() -> Callable[..., Task]:
+    def make(*, user_id: str, **fields: Any) -> Task:
+        return Task.objects.create(user_id=user_id, **{"title": "A task", **fields})
+
+    return make

@@ -1,0 +1,82 @@
+"""Error bodies, shaped in one place: DRF's exceptions and Django's own error views all answer JSON."""
+
+import logging
+
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+UNREACHABLE_DATABASE = "The database is unreachable; try again shortly."
+ASK_FOR_JWT = (
+    "Authentication credentials were not provided. Send 'Authorization: Bearer <jwt>' with the JWT from "
+    "Better Auth (authClient.token() or /api/auth/token)."
+)
+
+
+def exception_handler(exc, context):
+    """DRF's handler, then the contract's bodies: 422 with `detail` and `errors`, 401 with a `code`, 503."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        logger.error("Database unreachable: %s", exc)
+        return Response({"detail": UNREACHABLE_DATABASE}, status=503, headers={"Retry-After": "5"})
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()  # the same body whether or not the object exists (no model names)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = normalize_errors(exc.detail)
+        response.status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+        response.data = {"detail": first_message(errors), "errors": errors}
+    elif isinstance(exc, exceptions.NotAuthenticated):
+        response.data = {"detail": ASK_FOR_JWT, "code": "not_authenticated"}
+    elif isinstance(exc, exceptions.AuthenticationFailed):
+        response.data = {"detail": str(exc.detail), "code": exc.detail.code}
+    else:
+        detail = response.data.get("detail") if isinstance(response.data, dict) else None
+        response.data = {"detail": str(detail or "The request failed.")}
+    return response
+
+
+def normalize_errors(detail) -> dict[str, list[str]]:
+    """DRF's error detail as {field: [messages]}; errors not tied to a field go under `non_field_errors`."""
+    if isinstance(detail, dict):
+        return {field: flatten(messages) for field, messages in detail.items()}
+    return {"non_field_errors": flatten(detail)}
+
+
+def flatten(messages) -> list[str]:
+    if isinstance(messages, dict):
+        return [f"{key}: {message}" for key, value in messages.items() for message in flatten(value)]
+    if isinstance(messages, list):
+        return [message for item in messages for message in flatten(item)]
+    return [str(messages)]
+
+
+def first_message(errors: dict[str, list[str]]) -> str:
+    field, messages = next(iter(errors.items()), ("non_field_errors", ["Invalid input."]))
+    message = messages[0] if messages else "Invalid input."
+    return message if field == "non_field_errors" else f"{field}: {message}"
+
+
+def json_error(status_code: int, detail: str) -> JsonResponse:
+    return JsonResponse({"detail": detail}, status=status_code)
+
+
+def bad_request(request, exception=None):
+    return json_error(400, "Bad request.")
+
+
+def permission_denied(request, exception=None):
+    return json_error(403, "You do not have permission to perform this action.")
+
+
+def page_not_found(request, exception=None):
+    return json_error(404, "Not found.")
+
+
+def server_error(request):
+    return json_error(500, "An internal error occurred.")

@@ -1,0 +1,204 @@
+"""Settings: the only module that reads the environment (a `.env` file is read too; the OS environment wins)."""
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+load_dotenv(BASE_DIR / ".env", override=False)
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env_str(name)
+    if value is None:
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
+
+
+def env_int(name: str, default: int) -> int:
+    value = env_str(name)
+    try:
+        return default if value is None else int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = env_str(name)
+    return default if value is None else [item.strip() for item in value.split(",") if item.strip()]
+
+
+# --- Core ---------------------------------------------------------------------------------------------------------
+DEBUG = env_bool("DJANGO_DEBUG", False)
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
+    SECRET_KEY = "django-insecure-development-only-key"  # noqa: S105 (DEBUG only)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "django_filters",
+    "drf_spectacular",
+    "rest_framework",
+    "tasks",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "todo_project.urls"
+WSGI_APPLICATION = "todo_project.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+# WhiteNoise serves the admin's assets straight from the apps, so no collectstatic step is needed.
+WHITENOISE_USE_FINDERS = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A task is at most ~1.1 KB of JSON; anything near this is not a task (answered 413).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+
+# --- Database -----------------------------------------------------------------------------------------------------
+# Neon suspends idle computes, so connections are reused for a few minutes at most and checked before reuse.
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=min(env_int("DATABASE_CONN_MAX_AGE", 60), 300),
+        conn_health_checks=True,
+    ),
+}
+# Migrations go through DIRECT_DATABASE_URL when it is set (PgBouncer in transaction mode is not for DDL):
+# the release phase runs `migrate --database direct`. In tests the alias mirrors the default database.
+DATABASES["direct"] = (
+    dj_database_url.parse(env_str("DIRECT_DATABASE_URL"), conn_max_age=0)
+    if env_str("DIRECT_DATABASE_URL")
+    else {**DATABASES["default"], "CONN_MAX_AGE": 0}
+)
+DATABASES["direct"]["TEST"] = {"MIRROR": "default"}
+for _database in DATABASES.values():
+    if _database["ENGINE"] == "django.db.backends.postgresql":
+        # Fail fast (503) instead of hanging when the server is unreachable.
+        _database.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+        # Neon's -pooler host is PgBouncer in transaction mode, which cannot keep server-side cursors.
+        if "-pooler" in _database.get("HOST", ""):
+            _database["DISABLE_SERVER_SIDE_CURSORS"] = True
+
+# --- Better Auth --------------------------------------------------------------------------------------------------
+BETTER_AUTH_URL = env_str("BETTER_AUTH_URL", "http://localhost:3000").rstrip("/")
+BETTER_AUTH_JWKS_URL = env_str("BETTER_AUTH_JWKS_URL", f"{BETTER_AUTH_URL}/api/auth/jwks")
+if urlsplit(BETTER_AUTH_JWKS_URL).scheme not in {"http", "https"}:
+    raise ImproperlyConfigured("BETTER_AUTH_JWKS_URL must be an http(s) URL.")
+BETTER_AUTH_SECRET = env_str("BETTER_AUTH_SECRET")
+BETTER_AUTH_ISSUER = env_str("BETTER_AUTH_ISSUER")
+BETTER_AUTH_AUDIENCE = env_list("BETTER_AUTH_AUDIENCE", []) or None
+BETTER_AUTH_LEEWAY = env_int("BETTER_AUTH_LEEWAY", 5)
+# An unknown kid refreshes the JWKS at most once per cooldown, so made-up kids cannot flood Better Auth.
+BETTER_AUTH_JWKS_COOLDOWN = 10
+BETTER_AUTH_JWKS_TIMEOUT = 3
+
+# --- REST framework -----------------------------------------------------------------------------------------------
+THROTTLE_USER_RATE = env_str("THROTTLE_USER_RATE", "600/min")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tasks.authentication.BetterAuthJWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["tasks.throttling.UserRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["todo_project.json.ORJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["todo_project.json.ORJSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "tasks.pagination.TaskPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "todo_project.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Todo API",
+    "DESCRIPTION": "Tasks of the user named by a Better Auth JWT (`Authorization: Bearer <jwt>`).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Throttle counters must be shared by all workers and instances: set REDIS_URL in production.
+REDIS_URL = env_str("REDIS_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# --- CORS (bearer tokens, never cookies) --------------------------------------------------------------------------
+_auth_origin = urlsplit(BETTER_AUTH_URL)
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [f"{_auth_origin.scheme}://{_auth_origin.netloc}"])
+CORS_ALLOW_CREDENTIALS = False
+CORS_EXPOSE_HEADERS = ["Location", "Retry-After"]
+
+# --- Security (https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/) ---------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secure-ssl-redirect
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^health"]
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secure-proxy-ssl-header (the platform's proxy sets it)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# https://docs.djangoproject.com/en/5.2/ref/middleware/#http-strict-transport-security
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+# https://docs.djangoproject.com/en/5.2/ref/settings/#session-cookie-secure (admin only; the API has no cookies)
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,43 @@
+"""Health checks and the JSON 404 for unknown API routes."""
+
+from django.db import connection
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+
+class PublicView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+
+HealthSerializer = inline_serializer("Health", {"status": serializers.CharField()})
+
+
+class Liveness(PublicView):
+    """The process answers; touches no database."""
+
+    @extend_schema(responses=HealthSerializer)
+    def get(self, request):
+        return Response({"status": "healthy"})
+
+
+class Readiness(PublicView):
+    """The database answers (503 through the exception handler when it does not)."""
+
+    @extend_schema(responses=HealthSerializer)
+    def get(self, request):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return Response({"status": "ready"})
+
+
+class UnknownRoute(PublicView):
+    """Any path under /api/ that no route takes: a JSON 404 for every method, even with DEBUG on."""
+
+    def initial(self, request, *args, **kwargs):
+        raise NotFound()
