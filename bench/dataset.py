@@ -5,7 +5,7 @@ import random
 import sys
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psycopg2
 
@@ -31,7 +31,7 @@ def better_auth_id(rng: random.Random) -> str:
 
 def task_lines(rng: random.Random, user_id: str, count: int, ids: list[str]):
     """Yield COPY text lines for `count` tasks of one user, created over the past year; append their ids."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     step = timedelta(days=365) / count
     for i in range(count):
         task_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))

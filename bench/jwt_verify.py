@@ -9,7 +9,7 @@ import os
 import statistics
 import sys
 import timeit
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import django
@@ -43,7 +43,7 @@ def main() -> None:
     django.setup()
     from tasks.tokens import verify
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     claims = {"sub": "u" * 32, "email": "bench@example.com", "iat": now, "exp": now + timedelta(hours=1)}
     secret = os.environ["BETTER_AUTH_SECRET"]
     cases = {"HS256": (jwt.encode(claims, secret, algorithm="HS256"), secret, {})}

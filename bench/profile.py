@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg2
-
 import run
 import servers
 

@@ -2,30 +2,31 @@
 
 Run it through bench/run.sh (`make bench`), which prepares wrk and the two virtualenvs. Environment knobs:
 BENCH_SECONDS (per measurement, 8), BENCH_ROUNDS (alternating rounds of the list comparison, 3), BENCH_WORKERS
-(gunicorn workers for every server, 4), BENCH_CONNECTIONS (100), BENCH_RATE (open-loop requests/s, 400).
+(gunicorn workers for every server, 4), BENCH_CONNECTIONS (100), BENCH_RATE (open-loop requests/s, 100).
 """
 
 import argparse
 import json
 import os
 import platform
+import re
 import secrets
+import shlex
 import signal
 import statistics
 import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import jwt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 import dataset
+import jwt
 import openloop
 import report
 import servers
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -38,7 +39,7 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 WORKERS = os.environ.get("BENCH_WORKERS", "4")
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "100"))
-RATE = float(os.environ.get("BENCH_RATE", "400"))
+RATE = float(os.environ.get("BENCH_RATE", "100"))
 THREADS = 2  # wrk threads: one per core of the 2-core reference machine
 WARMUP = 2
 DB = os.environ.get("BENCH_DB", "todo_bench")
@@ -60,7 +61,7 @@ class Keys:
         return {"keys": [{**jwk, "kid": self.kid, "alg": "EdDSA", "use": "sig"}]}
 
     def token(self, user_id: str, *, alg: str, issuer: str) -> str:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         claims = {"sub": user_id, "email": f"{user_id[:8]}@example.com", "name": "Bench", "iat": now}
         claims["exp"] = now + timedelta(hours=2)
         if alg == "HS256":
@@ -86,15 +87,23 @@ def project_env(keys: Keys, auth_url: str) -> dict[str, str]:
         "BETTER_AUTH_SECRET": keys.secret,
         "BETTER_AUTH_URL": auth_url,
         "BETTER_AUTH_JWKS_URL": auth_url + "/api/auth/jwks",
-        "THROTTLE_USER_RATE": "",
+        # High, and per second: DRF keeps one timestamp per request of the window, so a per-minute rate would make
+        # the throttle's own bookkeeping (pickled to the cache on every request) the benchmark.
+        "THROTTLE_USER_RATE": "1000000/s",
     }
 
 
+def procfile_web_command() -> list[str]:
+    """The Procfile's `web:` command, as production runs it, with BENCH_WORKERS workers and without its --bind."""
+    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
+    env = {**os.environ, "WEB_CONCURRENCY": WORKERS}
+    argv = shlex.split(re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: env.get(m[1], m[2]), line[len("web:") :]))
+    del argv[argv.index("--bind") : argv.index("--bind") + 2]
+    return [str(ROOT / ".venv" / "bin" / argv[0]), *argv[1:]]
+
+
 def make_servers(keys: Keys, auth_url: str, logs: Path) -> dict[str, servers.Server]:
-    project_argv = [str(ROOT / ".venv" / "bin" / "gunicorn")]
-    if (ROOT / "gunicorn.conf.py").exists():
-        project_argv += ["--config", str(ROOT / "gunicorn.conf.py")]
-    project_argv += ["todo_project.wsgi", "--workers", WORKERS]
+    project_argv = procfile_web_command()
     peer_env = {"BETTER_AUTH_SECRET": keys.secret, "PG_DSN": DSN, "PAGE": "50", "PEER_DB": DB}
     gunicorn = str(BENCH_BIN / "gunicorn")
     uvicorn = ["--worker-class", "uvicorn.workers.UvicornWorker"]
@@ -150,8 +159,9 @@ def wrk(url: str, *, mode: str, data: Path, query: str = "", seconds: int = SECO
     }
 
 
-def measure(server: servers.Server, label: str, **kwargs) -> dict:
-    wrk(server.url, seconds=WARMUP, **kwargs)
+def measure(server: servers.Server, label: str, *, warmup_data: Path | None = None, **kwargs) -> dict:
+    """A warm-up run, then the measured one. Deletes warm up on their own ids, or the measured run would 404."""
+    wrk(server.url, seconds=WARMUP, **{**kwargs, "data": warmup_data or kwargs["data"]})
     result = wrk(server.url, **kwargs)
     print(
         f"  {label:<34} {result['rps']:8.0f} req/s  p50 {result['p50_ms']:6.1f}  p95 {result['p95_ms']:6.1f}"
@@ -201,7 +211,7 @@ def machine() -> dict:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True)
     return {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": cpu,
         "cores": os.cpu_count(),
         "commit": commit.stdout.strip() + ("+dirty" if dirty.stdout.strip() else ""),
@@ -220,7 +230,7 @@ def project_scenarios(files: dict[str, Path]) -> list[tuple[str, str, dict]]:
         ("put", "full update (PUT)", dict(mode="put", data=files["read"])),
         ("toggle", "toggle", dict(mode="toggle", data=files["read"])),
         ("create", "create", dict(mode="create", data=files["hs"])),
-        ("delete", "delete", dict(mode="delete", data=files["delete"])),
+        ("delete", "delete", dict(mode="delete", data=files["delete"], warmup_data=files["delete-warmup"])),
     ]
 
 
@@ -233,7 +243,10 @@ def write_token_files(run_dir: Path, data: dataset.DataSet, keys: Keys, issuer: 
         "ed": write_lines(run_dir / "tokens-eddsa.txt", [(ed[u], u) for u in data.users]),
         "big": write_lines(run_dir / "tokens-big.txt", [(hs[data.big_user], data.big_user)]),
         "read": write_lines(run_dir / "read.txt", [(hs[u], u, t) for u, t in data.read_pool]),
-        "delete": write_lines(run_dir / "delete.txt", [(hs[u], u, t) for u, t in data.delete_pool]),
+        "delete-warmup": write_lines(run_dir / "delete-warmup.txt", [(hs[u], u, t) for u, t in data.delete_pool[::4]]),
+        "delete": write_lines(
+            run_dir / "delete.txt", [(hs[u], u, t) for i, (u, t) in enumerate(data.delete_pool) if i % 4]
+        ),
     }
 
 
@@ -310,7 +323,7 @@ def main() -> int:
         signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
 
     started = time.monotonic()
-    run_dir = BENCH / "results" / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    run_dir = BENCH / "results" / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     run_dir.mkdir(parents=True)
     config = {"seconds": SECONDS, "rounds": ROUNDS, "workers": WORKERS, "connections": CONNECTIONS, "rate": RATE}
     results: dict = {"machine": machine(), "config": config, "list": {}, "scenarios": {}, "openloop": {}}
