@@ -2,14 +2,13 @@
 
 from django.db.models import F
 from django.utils import timezone
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from .filters import OrderingFilter, SearchFilter, TaskFilter
+from .filters import CompletedFilter, OrderingFilter, SearchFilter
 from .models import Task
 from .schema import TaskAutoSchema
 from .serializers import CompleteSerializer, TaskSerializer
@@ -20,8 +19,7 @@ class TaskViewSet(viewsets.ModelViewSet):
 
     serializer_class = TaskSerializer
     schema = TaskAutoSchema()
-    filter_backends = [DjangoFilterBackend, SearchFilter, OrderingFilter]
-    filterset_class = TaskFilter
+    filter_backends = [CompletedFilter, SearchFilter, OrderingFilter]
     search_fields = ["title", "description"]
     ordering_fields = ["created_at", "updated_at", "title", "completed"]
     ordering = ["-created_at"]
