@@ -63,7 +63,7 @@ def test_delete_is_a_read_and_a_delete(alice, tasks, django_assert_num_queries):
 def many_users_tasks():
     """Enough rows, statistics included, for PostgreSQL's planner to choose as it would in production."""
     Task.objects.bulk_create(
-        Task(user_id=f"user-{n % 8}", title=f"Task {n}", completed=n % 3 == 0) for n in range(8000)
+        Task(user_id=f"user-{n % 40}", title=f"Task {n}", completed=n % 3 == 0) for n in range(20_000)
     )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE tasks_task")
