@@ -1,13 +1,15 @@
 """Microseconds per `tasks.tokens.verify`, keys cached, for each algorithm (run with the project's interpreter).
 
-Prints JSON: {alg: {"verify_us": ..., "pyjwt_us": ...}}; `pyjwt_us` is a bare `jwt.decode` with the key in hand,
-the floor any verifier built on PyJWT can reach.
+Prints JSON: {alg: {"verify_us": ..., "first_us": ..., "pyjwt_us": ...}}: `verify_us` is a token the process has
+verified before (every request but a token's first), `first_us` a token it has not (keys cached either way), and
+`pyjwt_us` a bare `jwt.decode` with the key in hand, the floor of any verifier built on PyJWT.
 """
 
 import json
 import os
 import statistics
 import sys
+import time
 import timeit
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from servers import serve_jwks  # noqa: E402
 
 LOOPS = 2000
+FRESH = 300  # distinct tokens per algorithm for `first_us`
 
 
 def per_call_us(func) -> float:
@@ -46,16 +49,24 @@ def main() -> None:
     now = datetime.now(UTC)
     claims = {"sub": "u" * 32, "email": "bench@example.com", "iat": now, "exp": now + timedelta(hours=1)}
     secret = os.environ["BETTER_AUTH_SECRET"]
-    cases = {"HS256": (jwt.encode(claims, secret, algorithm="HS256"), secret, {})}
-    for alg, key in private.items():
-        token = jwt.encode({**claims, "iss": url, "aud": url}, key, algorithm=alg, headers={"kid": alg.lower()})
-        cases[alg] = (token, key.public_key(), {"audience": url})
+
+    def mint(alg: str, n: int) -> str:
+        if alg == "HS256":
+            return jwt.encode({**claims, "n": n}, secret, algorithm="HS256")
+        payload = {**claims, "n": n, "iss": url, "aud": url}
+        return jwt.encode(payload, private[alg], algorithm=alg, headers={"kid": alg.lower()})
 
     results = {}
-    for alg, (token, key, extra) in cases.items():
+    for alg in ["HS256", *private]:
+        key, extra = (secret, {}) if alg == "HS256" else (private[alg].public_key(), {"audience": url})
+        token, fresh = mint(alg, -1), [mint(alg, n) for n in range(FRESH)]
         verify(token)  # fetches and caches the JWKS
+        started = time.perf_counter()
+        for other in fresh:
+            verify(other)
         results[alg] = {
             "verify_us": per_call_us(lambda token=token: verify(token)),
+            "first_us": (time.perf_counter() - started) / FRESH * 1e6,
             "pyjwt_us": per_call_us(lambda t=token, k=key, a=alg, x=extra: jwt.decode(t, k, algorithms=[a], **x)),
         }
     server.shutdown()
