@@ -281,6 +281,12 @@ def bench(names: list[str], run_dir: Path, results: dict) -> None:
                 with running(fleet[name], tokens[0]) as server:
                     runs[name].append(measure(server, f"round {round_no + 1} {name}", mode="list", data=files["hs"]))
         results["list"] = {name: median_of(r) for name, r in runs.items()}
+        results["list_rounds"] = runs
+        if "ceiling" in runs:
+            # Each round's servers ran back to back, so a round's ratio is the least disturbed by the machine.
+            for name, r in runs.items():
+                ratios = [mine["rps"] / theirs["rps"] for mine, theirs in zip(r, runs["ceiling"], strict=True)]
+                results["list"][name]["vs_ceiling"] = statistics.median(ratios)
 
         if "project" in names:
             print("Project reads", flush=True)
