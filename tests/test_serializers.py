@@ -1,4 +1,4 @@
-"""TaskSerializer's direct representation is exactly what DRF's fields would render."""
+"""TaskSerializer's direct representation, of a model or a list page's row, is exactly what DRF's fields render."""
 
 from datetime import UTC, datetime
 
@@ -31,3 +31,5 @@ def test_representation_matches_drf_fields(make_task, fields, microsecond):
 
     assert serializer.to_representation(task) == drf
     assert list(serializer.to_representation(task)) == list(drf)
+    row = Task.objects.values(*TaskSerializer.Meta.fields).get(pk=task.pk)  # how a list page reads tasks
+    assert serializer.to_representation(row) == drf
