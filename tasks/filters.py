@@ -18,17 +18,6 @@ class CompletedFilter(filters.BaseFilterBackend):
             raise serializers.ValidationError({self.param: [f"Must be true or false, not {raw[:20]!r}."]})
         return queryset.filter(completed=self.values[raw])
 
-    def get_schema_operation_parameters(self, view):
-        return [
-            {
-                "name": self.param,
-                "required": False,
-                "in": "query",
-                "description": "Only the tasks that are (true) or are not (false) completed.",
-                "schema": {"type": "boolean"},
-            }
-        ]
-
 
 class SearchFilter(filters.SearchFilter):
     def get_search_terms(self, request):
