@@ -58,7 +58,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "corsheaders",
-    "django_filters",
     "drf_spectacular",
     "rest_framework",
     "tasks",
