@@ -2,7 +2,7 @@
 PYTHON ?= python3
 BIN := .venv/bin
 
-.PHONY: run test lint venv
+.PHONY: run test lint venv openapi bench
 
 run: venv .env
 	DJANGO_DEBUG=true $(BIN)/python manage.py migrate --no-input
@@ -14,6 +14,14 @@ test: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The committed OpenAPI document (a test fails when it differs from what the code generates).
+openapi: venv
+	DJANGO_SECRET_KEY=openapi $(BIN)/python manage.py spectacular --validate --fail-on-warn --file openapi.yaml
+
+# The benchmark (BENCHMARKS.md): needs the local PostgreSQL and ../shared/peers; about 10 minutes. Not part of CI.
+bench: venv
+	bash bench/run.sh
 
 venv: $(BIN)/.installed
 

@@ -1,23 +1,125 @@
-"""What drf-spectacular cannot infer: the bearer JWT scheme, distinct operation ids for the two route families, and
-the error bodies the exception handler answers with."""
+"""The OpenAPI document, true to the wire: the bearer JWT scheme, error bodies by status, response headers, and
+distinct operation ids for the two route families. Regenerate openapi.yaml with `make openapi`."""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
+from rest_framework.permissions import AllowAny
 
-ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
-AUTHENTICATION_ERROR = inline_serializer(
-    "AuthenticationError",
-    {
-        "detail": serializers.CharField(),
-        "code": serializers.ChoiceField(["not_authenticated", "token_expired", "token_invalid"]),
-    },
-)
-VALIDATION_ERROR = inline_serializer(
-    "ValidationError",
-    {"detail": serializers.CharField(), "errors": serializers.DictField(child=serializers.ListField())},
-)
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+# Unicode category Cc, which StrictCharField refuses (line breaks and tabs are allowed where it is multiline).
+CONTROL = r"\x00-\x1f\x7f-\x9f"
+MULTILINE_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+AUTHENTICATION_ERROR_CODES = ["not_authenticated", "token_expired", "token_invalid"]
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error body has a `detail` a person can read."""
+
+    detail = serializers.CharField()
+
+
+class AuthenticationErrorSerializer(ErrorSerializer):
+    """A 401: `code` says what the client should do (`token_expired`: get a fresh token and retry)."""
+
+    code = serializers.ChoiceField(choices=AUTHENTICATION_ERROR_CODES)
+
+
+class ValidationErrorSerializer(ErrorSerializer):
+    """A 422: `detail` is the first message; `errors` has every message by field (`non_field_errors` for the rest)."""
+
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+def error(description: str, serializer: type[serializers.Serializer] = ErrorSerializer) -> OpenApiResponse:
+    return OpenApiResponse(serializer, description=description)
+
+
+ERRORS = {
+    400: error("Malformed JSON."),
+    401: error("Missing, expired or invalid token; carries `WWW-Authenticate: Bearer`.", AuthenticationErrorSerializer),
+    404: error("No such task for this user (also: another user's path, a page past the end)."),
+    413: error("The body is larger than the limit."),
+    415: error("The body is not JSON."),
+    422: error("Validation failed (body or query parameters).", ValidationErrorSerializer),
+    429: error("Rate limit exceeded; retry after `Retry-After` seconds."),
+    503: error("The database or Better Auth's signing keys are unreachable; retry shortly."),
+}
+RESPONSE_HEADERS = [
+    OpenApiParameter(
+        "Location", OpenApiTypes.URI, OpenApiParameter.HEADER, response=[201], description="The new task."
+    ),
+    OpenApiParameter(
+        "WWW-Authenticate", str, OpenApiParameter.HEADER, response=[401], description="A Bearer challenge."
+    ),
+    OpenApiParameter("Retry-After", int, OpenApiParameter.HEADER, response=[429, 503], description="Seconds to wait."),
+]
+
+
+class ApiAutoSchema(AutoSchema):
+    """drf-spectacular's AutoSchema, plus the error responses a view really gives, chosen by its method and its
+    policies (authentication, throttling, path parameters, pagination), so that no view repeats them."""
+
+    def error_codes(self) -> list[int]:
+        authenticated = bool(self.view.authentication_classes) and not all(
+            issubclass(permission, AllowAny) for permission in self.view.permission_classes
+        )
+        is_list = self._is_list_view() and self.method == "GET"
+        codes = []
+        if self.method in BODY_METHODS:
+            codes += [400, 413, 415, 422]
+        if authenticated:
+            codes += [401, 503]
+        if "{" in self.path or is_list:  # a path parameter that names nothing, or a page past the end
+            codes.append(404)
+        if is_list and self._get_paginator():
+            codes.append(422)  # a bad page, page_size, completed or ordering
+        if self.view.throttle_classes:
+            codes.append(429)
+        return sorted(set(codes))
+
+    def get_override_parameters(self):
+        return [*super().get_override_parameters(), *RESPONSE_HEADERS]
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for code in self.error_codes():
+            responses.setdefault(str(code), self._get_response_for_code(ERRORS[code], str(code), direction=direction))
+        return responses
+
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "response":
+            # A serializer's output always carries every field it declares, so a client may rely on each one.
+            schema["required"] = list(schema["properties"])
+        return schema
+
+
+class TaskAutoSchema(ApiAutoSchema):
+    def get_tags(self) -> list[str]:
+        return ["tasks"]
+
+    def get_operation_id(self) -> str:
+        operation_id = super().get_operation_id()
+        return operation_id.replace("api_tasks", "api_user_tasks", 1) if "{user_id}" in self.path else operation_id
+
+
+class StrictCharFieldExtension(OpenApiSerializerFieldExtension):
+    """StrictCharField refuses control characters and, unless blank is allowed, text that is only whitespace."""
+
+    target_class = "tasks.serializers.StrictCharField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if direction == "request":
+            allowed = f"[^{MULTILINE_CONTROL if self.target.allowed_controls else CONTROL}]"
+            if self.target.allow_blank:  # drf-spectacular adds a oneOf branch for "", so this one must not match it
+                schema["pattern"] = f"^{allowed}+$"
+            else:
+                schema["pattern"] = rf"^{allowed}*[^\s{CONTROL}]{allowed}*$"
+        return schema
 
 
 class BetterAuthJWTScheme(OpenApiAuthenticationExtension):
@@ -33,22 +135,7 @@ class BetterAuthJWTScheme(OpenApiAuthenticationExtension):
         }
 
 
-class TaskAutoSchema(AutoSchema):
-    def get_operation_id(self) -> str:
-        operation_id = super().get_operation_id()
-        return operation_id.replace("api_tasks", "api_user_tasks", 1) if "{user_id}" in self.path else operation_id
-
-    def _get_response_bodies(self, direction="response"):
-        """The success body, then the error bodies of the contract (todo_project/errors.py shapes them)."""
-        responses = super()._get_response_bodies(direction)
-        for code, serializer in self.error_serializers().items():
-            responses.setdefault(str(code), self._get_response_for_code(serializer, str(code), direction=direction))
-        return responses
-
-    def error_serializers(self) -> dict:
-        errors = {401: AUTHENTICATION_ERROR, 404: ERROR}
-        if self.method in {"POST", "PUT", "PATCH"}:
-            errors.update({400: ERROR, 413: ERROR, 415: ERROR, 422: VALIDATION_ERROR})
-        elif self._is_list_view():
-            errors[422] = VALIDATION_ERROR  # a bad query parameter
-        return {**errors, 429: ERROR, 503: ERROR}
+def strip_trailing_slashes(result, generator, request, public):
+    """Postprocessing hook: every route takes an optional slash; the document names each one without it."""
+    result["paths"] = {path.rstrip("/") or "/": item for path, item in result["paths"].items()}
+    return result

@@ -1,11 +1,15 @@
 """Fixtures: signing keys made per test session, a JWKS served on 127.0.0.1, tokens, API clients and tasks."""
 
 import json
+import os
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -198,3 +202,39 @@ def start_module_gunicorn(production_database: str, jwks_server: JWKSServer, tmp
     yield start
     for server in servers:
         server.stop()
+
+
+# --- Node.js: the typed client in examples/ and the browser driver (playwright-core) ---------------------------------
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def require_tool(name: str, install_hint: str) -> str:
+    """The tool's path; a skip when it is missing locally, a failure in CI (CI=true), where it must be there."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed ({install_hint})"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def run_in_examples(*command: str, timeout: int = 600, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        command, cwd=EXAMPLES, capture_output=True, text=True, timeout=timeout, check=False, env=env
+    )
+    assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+@pytest.fixture(scope="session")
+def examples() -> Path:
+    """examples/ with its pinned packages installed (npm ci when the lock file changed) and the API types
+    generated from the committed openapi.yaml."""
+    npm = require_tool("npm", "install Node.js 20 or newer")
+    installed = EXAMPLES / "node_modules" / ".package-lock.json"
+    lock = EXAMPLES / "package-lock.json"
+    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
+        run_in_examples(npm, "ci", "--no-audit", "--no-fund")
+    run_in_examples(npm, "run", "--silent", "generate")
+    return EXAMPLES

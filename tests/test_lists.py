@@ -107,6 +107,10 @@ def test_completed_filter(alice, many_tasks, value, count):
     assert {task["completed"] for task in body["results"]} == {value == "true"}
 
 
+def test_empty_completed_filters_nothing(alice, many_tasks):
+    assert alice.get("/api/tasks?completed=").json()["count"] == 120
+
+
 def test_search_matches_title_and_description_case_insensitively(alice, make_task):
     make_task(user_id="alice", title="Buy MILK")
     make_task(user_id="alice", title="Call mum", description="about the milkman")

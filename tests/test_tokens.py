@@ -274,3 +274,58 @@ class TestJWKSCache:
             with pytest.raises(tokens.KeysUnavailable):
                 tokens.verify(make_token(sub="alice"))
         assert better_auth.hits == 1
+
+
+class TestRememberedTokens:
+    """A verified token is remembered per process; memory never accepts what a fresh check would refuse."""
+
+    @pytest.fixture
+    def decodes(self, monkeypatch):
+        calls = []
+        decode = jwt.decode
+        monkeypatch.setattr(tokens.jwt, "decode", lambda *args, **kwargs: calls.append(1) or decode(*args, **kwargs))
+        return calls
+
+    @pytest.mark.parametrize("alg", ["HS256", *ASYMMETRIC])
+    def test_a_token_is_checked_once(self, make_token, decodes, alg):
+        token = make_token(sub="alice", alg=alg)
+        assert [tokens.verify(token)["sub"] for _ in range(3)] == ["alice"] * 3
+        assert len(decodes) == 1
+
+    def test_callers_get_their_own_claims(self, make_token):
+        token = make_token(sub="alice")
+        tokens.verify(token)["sub"] = "bob"
+        assert tokens.verify(token)["sub"] == "alice"
+
+    def test_a_remembered_token_still_expires(self, make_token, settings):
+        settings.BETTER_AUTH_LEEWAY = 0
+        token = make_token(sub="alice", exp=int(time.time()) + 1)
+        assert tokens.verify(token)["sub"] == "alice"
+        time.sleep(max(0.0, int(time.time()) + 1.05 - time.time()))
+        with pytest.raises(tokens.TokenExpired):
+            tokens.verify(token)
+
+    def test_a_remembered_token_is_refused_once_its_key_is_withdrawn(
+        self, make_token, better_auth, settings, signing_keys
+    ):
+        settings.BETTER_AUTH_JWKS_COOLDOWN = 0
+        token = make_token(sub="alice", alg="ES256")
+        tokens.verify(token)
+        better_auth.keys = [signing_keys["EdDSA"].jwk]
+        with pytest.raises(tokens.TokenInvalid):
+            tokens.verify(make_token(sub="alice", headers={"kid": "trigger-refresh"}))
+        with pytest.raises(tokens.TokenInvalid, match="unknown kid"):
+            tokens.verify(token)
+
+    def test_a_remembered_hs256_token_is_refused_once_the_secret_changes(self, make_token, settings):
+        token = make_token(sub="alice", alg="HS256")
+        tokens.verify(token)
+        settings.BETTER_AUTH_SECRET = "another-shared-secret-of-32-bytes-or-more"
+        with pytest.raises(tokens.TokenInvalid):
+            tokens.verify(token)
+
+    def test_memory_is_bounded(self, make_token, monkeypatch):
+        monkeypatch.setattr(tokens, "REMEMBERED_TOKENS", 5)
+        for n in range(12):
+            tokens.verify(make_token(sub=f"user-{n}", alg="HS256"))
+        assert len(tokens.get_verifier()._verified) == 5

@@ -58,7 +58,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "corsheaders",
-    "django_filters",
     "drf_spectacular",
     "rest_framework",
     "tasks",
@@ -150,7 +149,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["todo_project.json.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["todo_project.json.ORJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "tasks.pagination.TaskPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "tasks.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "todo_project.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
@@ -162,6 +161,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"AuthenticationErrorCode": "tasks.schema.AUTHENTICATION_ERROR_CODES"},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "tasks.schema.strip_trailing_slashes"],
 }
 
 # Throttle counters must be shared by all workers and instances: set REDIS_URL in production.

@@ -8,6 +8,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tasks.schema import ERRORS
+
 
 class PublicView(APIView):
     authentication_classes = []
@@ -29,7 +31,7 @@ class Liveness(PublicView):
 class Readiness(PublicView):
     """The database answers (503 through the exception handler when it does not)."""
 
-    @extend_schema(responses=HealthSerializer)
+    @extend_schema(responses={200: HealthSerializer, 503: ERRORS[503]})
     def get(self, request):
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

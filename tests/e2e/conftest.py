@@ -6,14 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from .harness import E2E_DIR, NODE, NPM, BetterAuthServer, TodoApi
+from tests.conftest import require_tool
+
+from .harness import E2E_DIR, NPM, BetterAuthServer, TodoApi
 
 
 @pytest.fixture(scope="session")
 def node_modules() -> Path:
     """Install e2e/package-lock.json once, the way CI does, when e2e/node_modules is missing."""
-    if NODE is None or NPM is None:
-        pytest.skip("Node.js and npm are needed for the Better Auth end-to-end tests")
+    require_tool("node", "Node.js 20+ runs the Better Auth server")
+    require_tool("npm", "npm installs e2e/package-lock.json")
     modules = E2E_DIR / "node_modules"
     if not (modules / ".package-lock.json").is_file():  # npm writes it last
         subprocess.run([NPM, "ci", "--no-audit", "--no-fund"], cwd=E2E_DIR, check=True, timeout=600)

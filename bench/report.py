@@ -1,0 +1,128 @@
+"""Turn one run's results into the Markdown block of BENCHMARKS.md (between the bench markers)."""
+
+from pathlib import Path
+
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+PEER_QUERIES = "2 (by code)"  # the peers run count + page; they are not instrumented
+
+
+def ms(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def row(*cells) -> str:
+    return "| " + " | ".join(str(cell) for cell in cells) + " |"
+
+
+def measured(label: str, r: dict, last: str) -> str:
+    return row(label, f"{r['rps']:.0f}", ms(r["p50_ms"]), ms(r["p95_ms"]), ms(r["p99_ms"]), r["errors"], last)
+
+
+def render(results: dict) -> str:
+    m, c = results["machine"], results["config"]
+    lines = [
+        f"Run of {m['date']} at commit `{m['commit']}`: {m['cores']} cores ({m['cpu']}), {c['workers']} gunicorn "
+        f"workers per server, wrk with {c['connections']} connections, {c['seconds']} s per measurement after a "
+        f"warm-up, {results['elapsed_s'] / 60:.1f} min in all.",
+        "",
+        f"### List, first page of 50 (median of {c['rounds']} alternating rounds)",
+        "",
+        "`vs ceiling` is the median of each round's ratio (the two ran back to back within a round).",
+        "",
+        "| server | req/s | p50 ms | p95 ms | p99 ms | errors | vs ceiling |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in results["list"].items():
+        lines.append(measured(name, r, f"{r['vs_ceiling']:.2f}" if "vs_ceiling" in r else ""))
+
+    queries = results.get("queries", {})
+    if results["scenarios"]:
+        lines += [
+            "",
+            "### Project scenarios (one run each)",
+            "",
+            "| scenario | req/s | p50 ms | p95 ms | p99 ms | errors | SQL queries per request |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for key, r in results["scenarios"].items():
+            lines.append(measured(r["label"], r, queries.get(key, "")))
+
+    if results["openloop"]:
+        lines += [
+            "",
+            f"### Open loop: list first page at a fixed {c['rate']:.0f} req/s for {c['seconds']} s",
+            "",
+            "Latency counted from when each request was due (no coordinated omission).",
+            "",
+            "| server | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, r in results["openloop"].items():
+            lines.append(
+                f"| {name} | {r['achieved_rps']:.0f} | {ms(r['p50_ms'])} | {ms(r['p90_ms'])} | {ms(r['p99_ms'])} "
+                f"| {ms(r['p999_ms'])} | {ms(r['max_ms'])} | {r['errors']} |"
+            )
+
+    if "jwt" in results:
+        lines += [
+            "",
+            "### JWT verification (`tasks.tokens.verify`, keys cached, one process), µs per call",
+            "",
+            "| algorithm | token seen before | token seen first | PyJWT `decode` alone |",
+            "|---|---:|---:|---:|",
+        ]
+        for alg, r in results["jwt"].items():
+            lines.append(row(alg, f"{r['verify_us']:.1f}", f"{r['first_us']:.1f}", f"{r['pyjwt_us']:.1f}"))
+
+    lines += ["", "### Targets", ""] + [f"- {check}" for check in checks(results)]
+    return "\n".join(lines)
+
+
+def checks(results: dict) -> list[str]:
+    """Each target of issue #4, with the number that meets or misses it."""
+    out = []
+
+    def check(ok: bool, text: str) -> None:
+        out.append(f"{'met' if ok else '**missed**'}: {text}")
+
+    project_measured = {r["label"]: r for r in results["scenarios"].values()}
+    if "project" in results["list"]:
+        project_measured["list, alternating rounds"] = results["list"]["project"]
+    if project_measured:
+        worst = max(project_measured.items(), key=lambda kv: kv[1]["p95_ms"])
+        errors = sum(r["errors"] for r in project_measured.values())
+        check(
+            worst[1]["p95_ms"] < 200, f"p95 < 200 ms on every scenario (worst: {worst[0]}, {ms(worst[1]['p95_ms'])} ms)"
+        )
+        check(errors == 0, f"no errors ({errors})")
+    lst = results["list"]
+    if "vs_ceiling" in lst.get("project", {}):
+        ratio = lst["project"]["vs_ceiling"]
+        check(ratio >= 0.6, f"project list >= 0.6 of the ceiling ({ratio:.2f})")
+    for peer in ("fastapi-async", "fastapi-sync"):
+        if "vs_ceiling" in lst.get(peer, {}):
+            ratio = lst["project"]["vs_ceiling"] / lst[peer]["vs_ceiling"]
+            check(ratio >= 1.5, f"project list >= 1.5x the {peer} peer ({ratio:.2f})")
+    if "project" in lst:
+        check(lst["project"]["p99_ms"] < 150, f"project list p99 < 150 ms ({ms(lst['project']['p99_ms'])})")
+    sc = results["scenarios"]
+    page1, page100 = sc.get("list"), sc.get("page100")
+    if page1 and page100:
+        ratio = page100["p50_ms"] / page1["p50_ms"]
+        check(ratio <= 1.5, f"page 100 of the 100k user within 1.5x of page 1 (p50 ratio {ratio:.2f})")
+    for alg in ("HS256", "EdDSA"):
+        if alg in results.get("jwt", {}):
+            r = results["jwt"][alg]
+            check(
+                r["verify_us"] < 100,
+                f"{alg} verify < 0.1 ms ({r['verify_us']:.1f} µs; first sight {r['first_us']:.0f})",
+            )
+    return out
+
+
+def write(path: Path, block: str) -> None:
+    """Replace the generated block of `path`, keeping everything written around it by hand."""
+    text = path.read_text() if path.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
+    head, rest = text.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    path.write_text(f"{head}{BEGIN}\n{block}\n{END}{tail}")

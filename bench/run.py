@@ -1,0 +1,349 @@
+"""The benchmark: build the data set, start the project and its peers on 127.0.0.1, load them, write BENCHMARKS.md.
+
+Run it through bench/run.sh (`make bench`), which prepares wrk and the two virtualenvs. Environment knobs:
+BENCH_SECONDS (per measurement, 8), BENCH_ROUNDS (alternating rounds of the list comparison, 3), BENCH_WORKERS
+(gunicorn workers for every server, 4), BENCH_CONNECTIONS (100), BENCH_RATE (open-loop requests/s, 100).
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import secrets
+import shlex
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dataset
+import jwt
+import openloop
+import report
+import servers
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+# shared/ lies beside the clone (../shared); a git worktree sits one level deeper.
+PEERS = next((p / "shared" / "peers" for p in ROOT.parents if (p / "shared" / "peers").is_dir()), ROOT.parent)
+PROJECT_PY = ROOT / ".venv" / "bin" / "python"
+BENCH_BIN = BENCH / ".venv" / "bin"
+
+SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+WORKERS = os.environ.get("BENCH_WORKERS", "4")
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "100"))
+RATE = float(os.environ.get("BENCH_RATE", "100"))
+THREADS = 2  # wrk threads: one per core of the 2-core reference machine
+WARMUP = 2
+DB = os.environ.get("BENCH_DB", "todo_bench")
+ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+DSN = f"host=127.0.0.1 port=5432 user=postgres dbname={DB}"
+PEER_NAMES = ["ceiling", "fastapi-async", "fastapi-sync"]
+
+
+class Keys:
+    """The HS256 secret and the Ed25519 key published in the local JWKS, both made for this run only."""
+
+    def __init__(self):
+        self.secret = secrets.token_urlsafe(32)
+        self.ed25519 = Ed25519PrivateKey.generate()
+        self.kid = "bench-" + secrets.token_hex(4)
+
+    def jwks(self) -> dict:
+        jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(self.ed25519.public_key()))
+        return {"keys": [{**jwk, "kid": self.kid, "alg": "EdDSA", "use": "sig"}]}
+
+    def token(self, user_id: str, *, alg: str, issuer: str) -> str:
+        now = datetime.now(UTC)
+        claims = {"sub": user_id, "email": f"{user_id[:8]}@example.com", "name": "Bench", "iat": now}
+        claims["exp"] = now + timedelta(hours=2)
+        if alg == "HS256":
+            return jwt.encode(claims, self.secret, algorithm="HS256")
+        # What Better Auth issues: header {alg, kid}, iss and aud set to its base URL.
+        claims.update(iss=issuer, aud=issuer)
+        return jwt.encode(claims, self.ed25519, algorithm="EdDSA", headers={"kid": self.kid})
+
+
+def write_lines(path: Path, rows: list[tuple]) -> Path:
+    path.write_text("".join(" ".join(row) + "\n" for row in rows))
+    return path
+
+
+def project_env(keys: Keys, auth_url: str) -> dict[str, str]:
+    """Production settings, plain HTTP on 127.0.0.1, throttling out of the way."""
+    return {
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "BETTER_AUTH_SECRET": keys.secret,
+        "BETTER_AUTH_URL": auth_url,
+        "BETTER_AUTH_JWKS_URL": auth_url + "/api/auth/jwks",
+        # High, and per second: DRF keeps one timestamp per request of the window, so a per-minute rate would make
+        # the throttle's own bookkeeping (pickled to the cache on every request) the benchmark.
+        "THROTTLE_USER_RATE": "1000000/s",
+    }
+
+
+def procfile_web_command() -> list[str]:
+    """The Procfile's `web:` command, as production runs it, with BENCH_WORKERS workers and without its --bind."""
+    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
+    env = {**os.environ, "WEB_CONCURRENCY": WORKERS}
+    argv = shlex.split(re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: env.get(m[1], m[2]), line[len("web:") :]))
+    del argv[argv.index("--bind") : argv.index("--bind") + 2]
+    return [str(ROOT / ".venv" / "bin" / argv[0]), *argv[1:]]
+
+
+def make_servers(keys: Keys, auth_url: str, logs: Path) -> dict[str, servers.Server]:
+    project_argv = procfile_web_command()
+    peer_env = {"BETTER_AUTH_SECRET": keys.secret, "PG_DSN": DSN, "PAGE": "50", "PEER_DB": DB}
+    gunicorn = str(BENCH_BIN / "gunicorn")
+    uvicorn = ["--worker-class", "uvicorn.workers.UvicornWorker"]
+    specs = {
+        "project": (project_argv, project_env(keys, auth_url), ROOT),
+        "ceiling": ([gunicorn, "ceiling_app:app", "--workers", WORKERS], peer_env, PEERS),
+        "fastapi-async": (
+            [gunicorn, "peer_fastapi:app", *uvicorn, "--workers", WORKERS],
+            {**peer_env, "PEER_MODE": "async"},
+            PEERS,
+        ),
+        "fastapi-sync": (
+            [gunicorn, "peer_fastapi:app", *uvicorn, "--workers", WORKERS],
+            {**peer_env, "PEER_MODE": "sync"},
+            PEERS,
+        ),
+    }
+    return {
+        name: servers.Server(name, argv, env=env, cwd=str(cwd), log_path=str(logs / f"{name}.log"))
+        for name, (argv, env, cwd) in specs.items()
+    }
+
+
+@contextmanager
+def running(server: servers.Server, ready_token: str):
+    server.start(ready_path="/api/tasks", headers={"Authorization": f"Bearer {ready_token}"})
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def wrk(url: str, *, mode: str, data: Path, query: str = "", seconds: int = SECONDS) -> dict:
+    """One wrk run; returns req/s, latency percentiles in ms and the error count."""
+    env = {**os.environ, "BENCH_MODE": mode, "BENCH_DATA": str(data), "BENCH_QUERY": query}
+    env["BENCH_THREADS"] = str(THREADS)
+    argv = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s"]
+    out = subprocess.run(
+        [*argv, "-s", str(BENCH / "api.lua"), url], env=env, capture_output=True, text=True, timeout=seconds + 60
+    )
+    line = next((x for x in out.stdout.splitlines() if x.startswith("BENCHJSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no result:\n{out.stdout}\n{out.stderr}")
+    raw = json.loads(line[len("BENCHJSON ") :])
+    return {
+        "rps": raw["requests"] / (raw["duration_us"] / 1e6),
+        "p50_ms": raw["p50_us"] / 1000,
+        "p95_ms": raw["p95_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "max_ms": raw["max_us"] / 1000,
+        "requests": raw["requests"],
+        "errors": raw["socket_errors"] + raw["status_errors"],
+    }
+
+
+def measure(server: servers.Server, label: str, *, warmup_data: Path | None = None, **kwargs) -> dict:
+    """A warm-up run, then the measured one. Deletes warm up on their own ids, or the measured run would 404."""
+    wrk(server.url, seconds=WARMUP, **{**kwargs, "data": warmup_data or kwargs["data"]})
+    result = wrk(server.url, **kwargs)
+    print(
+        f"  {label:<34} {result['rps']:8.0f} req/s  p50 {result['p50_ms']:6.1f}  p95 {result['p95_ms']:6.1f}"
+        f"  p99 {result['p99_ms']:6.1f} ms  errors {result['errors']}",
+        flush=True,
+    )
+    return result
+
+
+def median_of(runs: list[dict]) -> dict:
+    keys = ["rps", "p50_ms", "p95_ms", "p99_ms", "max_ms"]
+    merged = {key: statistics.median(run[key] for run in runs) for key in keys}
+    merged["errors"] = sum(run["errors"] for run in runs)
+    merged["rounds"] = len(runs)
+    return merged
+
+
+def migrate() -> None:
+    env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}", "DJANGO_DEBUG": "true"}
+    subprocess.run([str(PROJECT_PY), "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True)
+
+
+def project_python(script: str, *args: str, env: dict[str, str]) -> dict:
+    """Run a bench script with the project's own interpreter (it imports the project) and parse its JSON."""
+    out = subprocess.run(
+        [str(PROJECT_PY), str(BENCH / script), *args],
+        cwd=ROOT,
+        env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"{script} failed:\n{out.stderr}")
+    return json.loads(out.stdout)
+
+
+def machine() -> dict:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True)
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "commit": commit.stdout.strip() + ("+dirty" if dirty.stdout.strip() else ""),
+    }
+
+
+def project_scenarios(files: dict[str, Path]) -> list[tuple[str, str, dict]]:
+    """(key, label, wrk arguments) of every project scenario; the key is shared with queries.py."""
+    search = f"?completed=false&search={dataset.SEARCH_WORD}"
+    return [
+        ("list", "list page 1 (10k-task users)", dict(mode="list", data=files["hs"])),
+        ("list-eddsa", "list page 1, EdDSA token", dict(mode="list", data=files["ed"])),
+        ("page100", "list page 100 (100k-task user)", dict(mode="list", data=files["big"], query="?page=100")),
+        ("filter", f"list {search[1:]}", dict(mode="list", data=files["hs"], query=search)),
+        ("get", "get one", dict(mode="get", data=files["read"])),
+        ("put", "full update (PUT)", dict(mode="put", data=files["read"])),
+        ("toggle", "toggle", dict(mode="toggle", data=files["read"])),
+        ("create", "create", dict(mode="create", data=files["hs"])),
+        ("delete", "delete", dict(mode="delete", data=files["delete"], warmup_data=files["delete-warmup"])),
+    ]
+
+
+def write_token_files(run_dir: Path, data: dataset.DataSet, keys: Keys, issuer: str) -> dict[str, Path]:
+    """The files api.lua spreads requests over: "token user_id [task_id]" lines."""
+    hs = {user: keys.token(user, alg="HS256", issuer=issuer) for user in [*data.users, data.big_user]}
+    ed = {user: keys.token(user, alg="EdDSA", issuer=issuer) for user in data.users}
+    return {
+        "hs": write_lines(run_dir / "tokens-hs256.txt", [(hs[u], u) for u in data.users]),
+        "ed": write_lines(run_dir / "tokens-eddsa.txt", [(ed[u], u) for u in data.users]),
+        "big": write_lines(run_dir / "tokens-big.txt", [(hs[data.big_user], data.big_user)]),
+        "read": write_lines(run_dir / "read.txt", [(hs[u], u, t) for u, t in data.read_pool]),
+        "delete-warmup": write_lines(run_dir / "delete-warmup.txt", [(hs[u], u, t) for u, t in data.delete_pool[::4]]),
+        "delete": write_lines(
+            run_dir / "delete.txt", [(hs[u], u, t) for i, (u, t) in enumerate(data.delete_pool) if i % 4]
+        ),
+    }
+
+
+def print_openloop(name: str, r: dict) -> None:
+    print(
+        f"  {name:<34} p50 {r['p50_ms']:6.1f}  p99 {r['p99_ms']:6.1f}  p99.9 {r['p999_ms']:6.1f} ms"
+        f"  errors {r['errors']} {r['error_kinds']}",
+        flush=True,
+    )
+
+
+def bench(names: list[str], run_dir: Path, results: dict) -> None:
+    """Every measurement of one run, servers started one at a time (the peers' pools would hold 80 of
+    PostgreSQL's 100 connections if they all stayed up)."""
+    print(f"Database {DB}: recreate, migrate, load", flush=True)
+    dataset.recreate_database(ADMIN_DSN, DB)
+    migrate()
+    data = dataset.load(DSN)
+
+    keys = Keys()
+    jwks_server, auth_url = servers.serve_jwks(keys.jwks())
+    files = write_token_files(run_dir, data, keys, auth_url)
+    tokens = [line.split()[0] for line in files["hs"].read_text().splitlines()]
+    fleet = make_servers(keys, auth_url, run_dir)
+    scenarios = project_scenarios(files)
+    try:
+        print(f"List, first page: {ROUNDS} alternating rounds of {SECONDS} s, {CONNECTIONS} connections", flush=True)
+        runs: dict[str, list[dict]] = {name: [] for name in names}
+        for round_no in range(ROUNDS):
+            shift = round_no % len(names)
+            for name in names[shift:] + names[:shift]:
+                with running(fleet[name], tokens[0]) as server:
+                    runs[name].append(measure(server, f"round {round_no + 1} {name}", mode="list", data=files["hs"]))
+        results["list"] = {name: median_of(r) for name, r in runs.items()}
+        results["list_rounds"] = runs
+        if "ceiling" in runs:
+            # Each round's servers ran back to back, so a round's ratio is the least disturbed by the machine.
+            for name, r in runs.items():
+                ratios = [mine["rps"] / theirs["rps"] for mine, theirs in zip(r, runs["ceiling"], strict=True)]
+                results["list"][name]["vs_ceiling"] = statistics.median(ratios)
+
+        if "project" in names:
+            print("Project reads", flush=True)
+            with running(fleet["project"], tokens[0]) as server:
+                for key, label, kwargs in scenarios[:5]:
+                    results["scenarios"][key] = {"label": label, **measure(server, label, **kwargs)}
+
+        print(f"Open loop: list first page at {RATE:.0f} req/s for {SECONDS} s", flush=True)
+        for name in names:
+            with running(fleet[name], tokens[0]) as server:
+                load = dict(host="127.0.0.1", port=server.port, path="/api/tasks", tokens=tokens, rate=RATE)
+                openloop.measure(**load, seconds=WARMUP)
+                results["openloop"][name] = openloop.measure(**load, seconds=SECONDS)
+                print_openloop(name, results["openloop"][name])
+
+        if "project" in names:
+            print("Project writes", flush=True)
+            with running(fleet["project"], tokens[0]) as server:
+                for key, label, kwargs in scenarios[5:]:
+                    results["scenarios"][key] = {"label": label, **measure(server, label, **kwargs)}
+            env = project_env(keys, auth_url)
+            print("SQL queries per request", flush=True)
+            results["queries"] = project_python("queries.py", str(run_dir), env=env)
+            print(f"  {results['queries']}")
+            print("JWT verification micro-benchmark", flush=True)
+            results["jwt"] = project_python("jwt_verify.py", env=env)
+            print(f"  {results['jwt']}")
+    finally:
+        servers.stop_all()
+        jwks_server.shutdown()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--servers", default="project," + ",".join(PEER_NAMES), help="comma-separated subset")
+    parser.add_argument("--no-write", action="store_true", help="print the results, leave BENCHMARKS.md alone")
+    args = parser.parse_args()
+    # The trap: a SIGTERM or SIGHUP unwinds through bench()'s `finally`, which stops every server.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
+
+    started = time.monotonic()
+    run_dir = BENCH / "results" / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    run_dir.mkdir(parents=True)
+    config = {"seconds": SECONDS, "rounds": ROUNDS, "workers": WORKERS, "connections": CONNECTIONS, "rate": RATE}
+    results: dict = {"machine": machine(), "config": config, "list": {}, "scenarios": {}, "openloop": {}}
+    bench(args.servers.split(","), run_dir, results)
+    results["elapsed_s"] = time.monotonic() - started
+
+    (run_dir / "results.json").write_text(json.dumps(results, indent=2))
+    table = report.render(results)
+    print(table)
+    if not args.no_write:
+        report.write(ROOT / "BENCHMARKS.md", table)
+        print(f"BENCHMARKS.md updated; raw results in {run_dir.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""The typed client in examples/: its types are generated from openapi.yaml, tsc checks it (and the Next.js code
+of docs/nextjs.md) against them, and it runs against the real API."""
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tasks.models import Task
+
+from .conftest import EXAMPLES, run_in_examples
+
+
+@pytest.fixture(scope="module")
+def demo(examples: Path) -> str:
+    """tsc over examples/ (type errors fail it), emitting JavaScript to run in Node as well."""
+    run_in_examples("node_modules/.bin/tsc", "--noEmit", "false", "--outDir", "build")
+    return "build/demo.js"
+
+
+def test_examples_type_check_against_the_generated_types(demo: str):
+    assert (EXAMPLES / demo).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("stale", [None, "expired", "unknown_kid"])
+def test_typed_client_lists_creates_toggles_and_deletes(demo: str, live_server, make_token, stale):
+    """With a stale token (expired, or signed with a key Better Auth no longer has) the client gets a fresh one."""
+    env = {**os.environ, "API_URL": live_server.url, "TOKEN": make_token(sub="alice")}
+    if stale == "expired":
+        env["STALE_TOKEN"] = make_token(sub="alice", exp=int(time.time()) - 60)
+    elif stale == "unknown_kid":
+        env["STALE_TOKEN"] = make_token(sub="alice", headers={"kid": "a-key-since-replaced"})
+    seen = json.loads(run_in_examples("node", demo, env=env, timeout=60))
+    assert seen["created"]["title"] == "Buy milk"
+    assert seen["created"]["user_id"] == "alice"
+    assert seen["listedCount"] == 1
+    assert seen["toggled"]["completed"] is True
+    assert seen["countAfterDelete"] == 0
+    assert not Task.objects.exists()

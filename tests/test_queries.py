@@ -1,0 +1,107 @@
+"""SQL per request: a constant, small number of queries for each route, and list queries served by the indexes."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tasks.models import Task
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tasks(make_task):
+    return [make_task(user_id="alice", title=f"Task {n}", completed=n % 2 == 0) for n in range(60)]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "?page=2", "?completed=false", "?search=task", "?ordering=title", "?page_size=200"],
+)
+def test_list_is_a_count_and_a_page(alice, tasks, django_assert_num_queries, query):
+    with django_assert_num_queries(2):
+        response = alice.get(f"/api/tasks{query}")
+    assert response.status_code == 200
+
+
+def test_get_is_one_query_and_authentication_none(alice, tasks, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        response = alice.get(f"/api/alice/tasks/{tasks[0].id}")
+    assert response.status_code == 200
+
+
+def test_create_is_one_insert(alice, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        response = alice.post("/api/tasks", {"title": "New"}, format="json")
+    assert response.status_code == 201
+    assert Task.objects.filter(user_id="alice", title="New").exists()
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_update_is_a_read_and_an_update(alice, tasks, django_assert_num_queries, method):
+    with django_assert_num_queries(2):
+        response = getattr(alice, method)(f"/api/tasks/{tasks[0].id}", {"title": "Changed"}, format="json")
+    assert response.status_code == 200
+    assert Task.objects.get(pk=tasks[0].id).title == "Changed"
+
+
+def test_toggle_is_an_update_and_a_read(alice, tasks, django_assert_num_queries):
+    with django_assert_num_queries(2):
+        response = alice.patch(f"/api/tasks/{tasks[1].id}/complete")
+    assert response.status_code == 200
+    assert response.json()["completed"] is True
+
+
+def test_delete_is_a_read_and_a_delete(alice, tasks, django_assert_num_queries):
+    with django_assert_num_queries(2):
+        response = alice.delete(f"/api/tasks/{tasks[0].id}")
+    assert response.status_code == 204
+    assert not Task.objects.filter(pk=tasks[0].id).exists()
+
+
+@pytest.fixture
+def many_users_tasks():
+    """Enough rows, statistics included, for PostgreSQL's planner to choose as it would in production."""
+    Task.objects.bulk_create(
+        Task(user_id=f"user-{n % 40}", title=f"Task {n}", completed=n % 3 == 0) for n in range(20_000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE tasks_task")
+
+
+def plans(client, path: str) -> list[str]:
+    """The EXPLAIN of each query the API runs to answer `path`."""
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    explained = []
+    with connection.cursor() as cursor:
+        for query in queries.captured_queries:
+            cursor.execute(f"EXPLAIN {query['sql']}")
+            explained.append("\n".join(row[0] for row in cursor.fetchall()))
+    return explained
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="EXPLAIN output is PostgreSQL's")
+@pytest.mark.parametrize(
+    ("query", "page_index"),
+    [
+        ("", "task_user_created_idx"),
+        ("?page=3", "task_user_created_idx"),
+        ("?completed=false", "task_user_completed_idx"),
+        ("?completed=true&page=2", "task_user_completed_idx"),
+    ],
+)
+def test_list_pages_are_read_in_index_order(client_for, many_users_tasks, query, page_index):
+    count_plan, page_plan = plans(client_for("user-7"), f"/api/tasks{query}")
+    assert "Seq Scan" not in count_plan, count_plan
+    assert "task_user_" in count_plan, count_plan
+    # The newest tasks come straight off the index: no sort of all the user's tasks before the LIMIT.
+    assert page_index in page_plan, page_plan
+    assert "Sort" not in page_plan, page_plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="EXPLAIN output is PostgreSQL's")
+def test_search_finds_the_users_tasks_by_index(client_for, many_users_tasks):
+    for plan in plans(client_for("user-7"), "/api/tasks?search=task&ordering=title"):
+        assert "Seq Scan" not in plan, plan
+        assert "task_user_" in plan, plan
