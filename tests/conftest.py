@@ -6,7 +6,8 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -90,13 +91,22 @@ def signing_keys() -> dict[str, SigningKey]:
     return {alg: SigningKey(alg, f"kid-{alg.lower()}", generate_private_key(alg)) for alg in ASYMMETRIC}
 
 
-@pytest.fixture(scope="session")
-def jwks_server() -> JWKSServer:
+@contextmanager
+def running_jwks_server() -> Iterator[JWKSServer]:
+    """A JWKSServer listening on 127.0.0.1 until the block ends."""
     state = JWKSServer()
     state.server = serve_jwks(state)
-    yield state
-    state.server.shutdown()
-    state.server.server_close()
+    try:
+        yield state
+    finally:
+        state.server.shutdown()
+        state.server.server_close()
+
+
+@pytest.fixture(scope="session")
+def jwks_server() -> Iterator[JWKSServer]:
+    with running_jwks_server() as state:
+        yield state
 
 
 @pytest.fixture(autouse=True)

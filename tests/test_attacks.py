@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
 from tasks.models import Task
-from tests.conftest import ASYMMETRIC, SECRET, JWKSServer, SigningKey, generate_private_key, serve_jwks
+from tests.conftest import ASYMMETRIC, SECRET, JWKSServer, SigningKey, generate_private_key, running_jwks_server
 from tests.live import call
 
 URL = "/api/tasks"
@@ -271,13 +271,10 @@ ATTACKS: dict[str, Callable[[Kit], Attack]] = {
 
 
 @pytest.fixture(scope="module")
-def attacker_server() -> JWKSServer:
+def attacker_server() -> Iterator[JWKSServer]:
     """Where an attacker's key URLs point: serves the attacker's JWKS, and counts every request."""
-    state = JWKSServer()
-    state.server = serve_jwks(state)
-    yield state
-    state.server.shutdown()
-    state.server.server_close()
+    with running_jwks_server() as state:
+        yield state
 
 
 @pytest.fixture
