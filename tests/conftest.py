@@ -67,13 +67,14 @@ class JWKSServer:
         self.keys, self.hits, self.failing = list(keys), 0, False
 
 
-def serve_jwks(state: JWKSServer) -> ThreadingHTTPServer:
+def serve_on_loopback(respond: Callable[[], tuple[int, str, bytes]]) -> ThreadingHTTPServer:
+    """An HTTP server on a free port of 127.0.0.1 answering every GET with respond()'s (status, type, body)."""
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            state.hits += 1
-            status, body = (503, b"{}") if state.failing else (200, json.dumps({"keys": state.keys}).encode())
+            status, content_type, body = respond()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -84,6 +85,15 @@ def serve_jwks(state: JWKSServer) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+def serve_jwks(state: JWKSServer) -> ThreadingHTTPServer:
+    def respond() -> tuple[int, str, bytes]:
+        state.hits += 1
+        status, body = (503, b"{}") if state.failing else (200, json.dumps({"keys": state.keys}).encode())
+        return status, "application/json", body
+
+    return serve_on_loopback(respond)
 
 
 @pytest.fixture(scope="session")

@@ -3,10 +3,9 @@
 
 import json
 import subprocess
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -14,29 +13,17 @@ import pytest
 
 from tasks.models import Task
 
-from .conftest import require_tool
+from .conftest import require_tool, serve_on_loopback
 
 DRIVER = Path(__file__).with_name("cors_browser.mjs")
 
 
+PAGE = b"<!doctype html><title>frontend</title><p>frontend</p>"
+
+
 def serve_page() -> ThreadingHTTPServer:
     """A static page on a free port of 127.0.0.1: its own origin, as a Next.js frontend would have."""
-
-    class Page(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = b"<!doctype html><title>frontend</title><p>frontend</p>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return serve_on_loopback(lambda: (200, "text/html; charset=utf-8", PAGE))
 
 
 @pytest.fixture
