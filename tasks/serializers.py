@@ -1,7 +1,6 @@
 """Validation of task input and the shape of task output."""
 
 import unicodedata
-from datetime import UTC, datetime
 
 from rest_framework import serializers
 
@@ -34,12 +33,6 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
-def utc_iso(value: datetime) -> str:
-    """A datetime as DRF renders it with TIME_ZONE "UTC": ISO 8601 ending in Z."""
-    text = value.astimezone(UTC).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
 class TaskSerializer(serializers.ModelSerializer):
     title = StrictCharField(max_length=100)
     description = StrictCharField(max_length=1000, allow_null=True, allow_blank=True, required=False, multiline=True)
@@ -51,17 +44,18 @@ class TaskSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "user_id", "created_at", "updated_at"]
 
     def to_representation(self, instance: Task | dict) -> dict:
-        # The output of DRF's fields, built directly: field by field, DRF spent 40% of a list request's CPU
-        # here (mostly looking up the current time zone twice per task). See BENCHMARKS.md.
+        # What DRF's fields output, built directly: field by field, DRF spent 40% of a list request's CPU here
+        # (mostly looking up the current time zone twice per task). The UUID and the UTC datetimes are left to the
+        # renderer (orjson), which writes them as DRF would (ISO 8601 ending in Z), in a fifth of the time.
         row = instance if isinstance(instance, dict) else instance.__dict__  # a list page comes as .values() rows
         return {
-            "id": str(row["id"]),
+            "id": row["id"],
             "user_id": row["user_id"],
             "title": row["title"],
             "description": row["description"],
             "completed": row["completed"],
-            "created_at": utc_iso(row["created_at"]),
-            "updated_at": utc_iso(row["updated_at"]),
+            "created_at": row["created_at"],
+            "updated_at": row["updated_at"],
         }
 
 

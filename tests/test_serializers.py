@@ -1,11 +1,13 @@
-"""TaskSerializer's direct representation, of a model or a list page's row, is exactly what DRF's fields render."""
+"""TaskSerializer's direct representation, of a model or a list page's row, renders exactly as DRF's fields do."""
 
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 
 from tasks.models import Task
 from tasks.serializers import TaskSerializer
+from todo_project.json import ORJSONRenderer
 
 pytestmark = pytest.mark.django_db
 
@@ -27,9 +29,9 @@ def test_representation_matches_drf_fields(make_task, fields, microsecond):
     task.refresh_from_db()
     serializer = TaskSerializer()
 
-    drf = super(TaskSerializer, serializer).to_representation(task)
+    drf = ORJSONRenderer().render(super(TaskSerializer, serializer).to_representation(task))
 
-    assert serializer.to_representation(task) == drf
-    assert list(serializer.to_representation(task)) == list(drf)
+    assert ORJSONRenderer().render(serializer.to_representation(task)) == drf
     row = Task.objects.values(*TaskSerializer.Meta.fields).get(pk=task.pk)  # how a list page reads tasks
-    assert serializer.to_representation(row) == drf
+    assert ORJSONRenderer().render(serializer.to_representation(row)) == drf
+    assert orjson.loads(drf)["created_at"] == stamp.isoformat().replace("+00:00", "Z")

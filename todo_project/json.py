@@ -38,4 +38,5 @@ class ORJSONRenderer(BaseRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
         if data is None:
             return b""
-        return orjson.dumps(data, default=str)
+        # OPT_UTC_Z: datetimes (all UTC with USE_TZ) end in Z, as DRF writes them.
+        return orjson.dumps(data, default=str, option=orjson.OPT_UTC_Z)
