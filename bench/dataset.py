@@ -99,6 +99,19 @@ def load(dsn: str, *, users: int = 20, per_user: int = 10_000, big: int = 100_00
     return data
 
 
+def existing(dsn: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """The users of the data a run left behind, fewest tasks first, and a sample of 2,000 (user_id, task_id)."""
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT user_id FROM tasks_task GROUP BY user_id ORDER BY count(*)")
+            users = [row[0] for row in cur.fetchall()]
+            cur.execute("SELECT user_id, id FROM tasks_task TABLESAMPLE SYSTEM (1) LIMIT 2000")
+            return users, cur.fetchall()
+    finally:
+        conn.close()
+
+
 def recreate_database(admin_dsn: str, name: str) -> None:
     """Drop and create the benchmark database, so every run starts from the same data."""
     conn = psycopg2.connect(admin_dsn)

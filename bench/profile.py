@@ -14,7 +14,6 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg2
 import run
 import servers
 
@@ -49,29 +48,15 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
 
-    conn = psycopg2.connect(run.DSN)
-    with conn, conn.cursor() as cur:
-        cur.execute("SELECT user_id, count(*) FROM tasks_task GROUP BY user_id ORDER BY count(*)")
-        counts = cur.fetchall()
-        cur.execute("SELECT user_id, id FROM tasks_task TABLESAMPLE SYSTEM (1) LIMIT 2000")
-        tasks = cur.fetchall()
-    conn.close()
-    users = [counts[-1][0]] if args.big else [user for user, _ in counts[:-1]]
-
     out_dir = run.BENCH / "results" / ("profile-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S"))
     out_dir.mkdir(parents=True)
     keys = run.Keys()
     jwks_server, auth_url = servers.serve_jwks(keys.jwks())
-    token = {user: keys.token(user, alg="HS256", issuer=auth_url) for user, _ in counts}
-    if args.mode in ("list", "create"):
-        rows = [(token[u], u) for u in users]
-    else:
-        rows = [(token[u], u, str(t)) for u, t in tasks if u in users]
-    data = run.write_lines(out_dir / "data.txt", rows)
+    data, ready_token = run.existing_data_requests(out_dir, keys, auth_url, mode=args.mode, big=args.big)
     server = run.make_servers(keys, auth_url, out_dir)[args.server]
     raw = out_dir / "stacks.txt"
     try:
-        with run.running(server, token[users[0]]):
+        with run.running(server, ready_token):
             run.wrk(server.url, mode=args.mode, data=data, query=args.query, seconds=run.WARMUP)
             spy = [str(run.BENCH_BIN / "py-spy"), "record", "--subprocesses", "--format", "raw", "--output", str(raw)]
             spy += ["--duration", str(args.seconds), "--pid", str(server.process.pid)] + (["--gil"] if args.gil else [])

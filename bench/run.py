@@ -76,6 +76,19 @@ def write_lines(path: Path, rows: list[tuple]) -> Path:
     return path
 
 
+def existing_data_requests(out_dir: Path, keys: Keys, auth_url: str, *, mode: str, big: bool) -> tuple[Path, str]:
+    """For the tools that reuse the last run's data (profile.py, ab.py): a request file for `mode` over the
+    10k-task users (or the 100k one), and a token that lists tasks."""
+    users, tasks = dataset.existing(DSN)
+    chosen = users[-1:] if big else users[:-1]
+    token = {user: keys.token(user, alg="HS256", issuer=auth_url) for user in users}
+    if mode in ("list", "create"):
+        rows = [(token[u], u) for u in chosen]
+    else:
+        rows = [(token[u], u, str(t)) for u, t in tasks if u in chosen]
+    return write_lines(out_dir / "data.txt", rows), token[chosen[0]]
+
+
 def project_env(keys: Keys, auth_url: str) -> dict[str, str]:
     """Production settings, plain HTTP on 127.0.0.1, throttling out of the way."""
     return {
