@@ -45,7 +45,10 @@ WARMUP = 2
 DB = os.environ.get("BENCH_DB", "todo_bench")
 ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 DSN = f"host=127.0.0.1 port=5432 user=postgres dbname={DB}"
+# The port the servers under test connect to: bench/delayed_db.py's, to put a network between them and the database.
+SERVER_PG_PORT = os.environ.get("BENCH_PG_PORT", "5432")
 PEER_NAMES = ["ceiling", "fastapi-async", "fastapi-sync"]
+PROJECT_NAMES = ["project", "project-threads"]
 
 
 class Keys:
@@ -92,7 +95,7 @@ def existing_data_requests(out_dir: Path, keys: Keys, auth_url: str, *, mode: st
 def project_env(keys: Keys, auth_url: str) -> dict[str, str]:
     """Production settings, plain HTTP on 127.0.0.1, throttling out of the way."""
     return {
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{SERVER_PG_PORT}/{DB}",
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_SECURE_SSL_REDIRECT": "false",
@@ -106,22 +109,26 @@ def project_env(keys: Keys, auth_url: str) -> dict[str, str]:
     }
 
 
-def procfile_web_command() -> list[str]:
-    """The Procfile's `web:` command, as production runs it, with BENCH_WORKERS workers and without its --bind."""
+def procfile_web_command(threads: str) -> list[str]:
+    """The Procfile's `web:` command, as production runs it, with BENCH_WORKERS workers of `threads` threads each
+    (GUNICORN_THREADS), without its --bind."""
     line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
-    env = {**os.environ, "WEB_CONCURRENCY": WORKERS}
+    env = {**os.environ, "WEB_CONCURRENCY": WORKERS, "GUNICORN_THREADS": threads}
     argv = shlex.split(re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: env.get(m[1], m[2]), line[len("web:") :]))
     del argv[argv.index("--bind") : argv.index("--bind") + 2]
     return [str(ROOT / ".venv" / "bin" / argv[0]), *argv[1:]]
 
 
 def make_servers(keys: Keys, auth_url: str, logs: Path) -> dict[str, servers.Server]:
-    project_argv = procfile_web_command()
-    peer_env = {"BETTER_AUTH_SECRET": keys.secret, "PG_DSN": DSN, "PAGE": "50", "PEER_DB": DB}
+    server_dsn = DSN.replace("port=5432", f"port={SERVER_PG_PORT}")
+    peer_env = {"BETTER_AUTH_SECRET": keys.secret, "PG_DSN": server_dsn, "PAGE": "50", "PEER_DB": DB}
     gunicorn = str(BENCH_BIN / "gunicorn")
     uvicorn = ["--worker-class", "uvicorn.workers.UvicornWorker"]
     specs = {
-        "project": (project_argv, project_env(keys, auth_url), ROOT),
+        # docs/deploy.md: sync workers for a database on the same host, as here; 4 threads (the Procfile's
+        # default) for one across a network, as Neon is (see BENCHMARKS.md, "Worker model").
+        "project": (procfile_web_command("1"), project_env(keys, auth_url), ROOT),
+        "project-threads": (procfile_web_command("4"), project_env(keys, auth_url), ROOT),
         "ceiling": ([gunicorn, "ceiling_app:app", "--workers", WORKERS], peer_env, PEERS),
         "fastapi-async": (
             [gunicorn, "peer_fastapi:app", *uvicorn, "--workers", WORKERS],
@@ -334,7 +341,7 @@ def bench(names: list[str], run_dir: Path, results: dict) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--servers", default="project," + ",".join(PEER_NAMES), help="comma-separated subset")
+    parser.add_argument("--servers", default=",".join(PROJECT_NAMES + PEER_NAMES), help="comma-separated subset")
     parser.add_argument("--no-write", action="store_true", help="print the results, leave BENCHMARKS.md alone")
     args = parser.parse_args()
     # The trap: a SIGTERM or SIGHUP unwinds through bench()'s `finally`, which stops every server.
