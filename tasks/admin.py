@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Task
+from .models import Task, TaskCount
 
 
 @admin.register(Task)
@@ -11,3 +11,21 @@ class TaskAdmin(admin.ModelAdmin):
     readonly_fields = ["id", "created_at", "updated_at"]
     ordering = ["-created_at"]
     date_hierarchy = "created_at"
+
+
+@admin.register(TaskCount)
+class TaskCountAdmin(admin.ModelAdmin):
+    """Read-only: the database's triggers keep these rows (migration 0002)."""
+
+    list_display = ["user_id", "total", "completed"]
+    search_fields = ["user_id"]
+    ordering = ["-total"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -2,6 +2,8 @@
 
 import pytest
 
+from tasks.models import TaskCount
+
 pytestmark = pytest.mark.django_db
 
 
@@ -31,3 +33,15 @@ def test_admin_needs_a_staff_login(client):
     response = client.get("/admin/tasks/task/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_admin_shows_the_task_counts_read_only(admin_client, make_task):
+    make_task(user_id="alice", completed=True)
+    make_task(user_id="alice")
+    response = admin_client.get("/admin/tasks/taskcount/", {"q": "alice"})
+    assert response.status_code == 200
+    assert b"alice" in response.content
+    assert admin_client.get("/admin/tasks/taskcount/add/").status_code == 403
+    change = admin_client.post("/admin/tasks/taskcount/alice/change/", {"total": 99, "completed": 0})
+    assert change.status_code == 403
+    assert TaskCount.objects.get(user_id="alice").total == 2
