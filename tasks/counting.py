@@ -4,6 +4,7 @@ A list page needs the count of the user's tasks (or of their open or completed o
 the user's index: 1-2 ms for 10,000 tasks, 25-100 ms for 100,000. The triggers of migration 0002 keep one row per
 user up to date in the same transaction as every INSERT, UPDATE and DELETE, so these counts are one primary-key read.
 Any other query (search, another filter, a slice, distinct, ...) is counted by the database as usual.
+On SQLite, a migration that rebuilds tasks_task drops its triggers: tests/test_counts.py checks that they are there.
 """
 
 from django.db.models.expressions import Col
