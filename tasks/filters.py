@@ -28,6 +28,17 @@ class SearchFilter(filters.SearchFilter):
 
 
 class OrderingFilter(filters.OrderingFilter):
+    """The requested order, then creation time (newest first unless it was asked for) and the id in the same
+    direction: a total order, so that pages of equal titles, states or timestamps never overlap or skip a task."""
+
+    def get_ordering(self, request, queryset, view):
+        ordering = list(super().get_ordering(request, queryset, view))
+        created = next((field for field in ordering if field.lstrip("-") == "created_at"), None)
+        if created is None:
+            created = "-created_at"
+            ordering.append(created)
+        return [*ordering, created.replace("created_at", "id")]
+
     def remove_invalid_fields(self, queryset, fields, view, request):
         valid = super().remove_invalid_fields(queryset, fields, view, request)
         if len(valid) != len(fields):

@@ -42,8 +42,9 @@ class Task(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["user_id", "-created_at"], name="task_user_created_idx"),
-            models.Index(fields=["user_id", "completed", "-created_at"], name="task_user_completed_idx"),
+            # In the order of a list page, ties broken by id (tasks/filters.py): read straight off the index.
+            models.Index(fields=["user_id", "-created_at", "-id"], name="task_user_created_idx"),
+            models.Index(fields=["user_id", "completed", "-created_at", "-id"], name="task_user_completed_idx"),
         ]
         constraints = [
             # The database keeps the invariants too, so the admin and shell cannot break them.

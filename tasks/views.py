@@ -27,7 +27,10 @@ LIST_PARAMETERS = [
         "ordering",
         str,
         enum=[prefix + field for field in ORDERING for prefix in ("", "-")],
-        description="Sort field, `-` for descending. Default: `-created_at` (newest first).",
+        description=(
+            "Sort field, `-` for descending. Default: `-created_at` (newest first). Ties are broken by creation "
+            "time, then id, so pages never overlap."
+        ),
     ),
 ]
 

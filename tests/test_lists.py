@@ -150,3 +150,20 @@ def test_ordering_by_completed(alice, make_task):
     make_task(user_id="alice", title="open")
     assert titles(alice.get("/api/tasks?ordering=completed")) == ["open", "done"]
     assert titles(alice.get("/api/tasks?ordering=-completed")) == ["done", "open"]
+
+
+@pytest.mark.parametrize("ordering", ["", "title", "-completed", "created_at", "-created_at", "updated_at,title"])
+def test_pages_never_overlap_or_skip_even_when_every_sort_key_ties(alice, ordering):
+    """Same title, state and timestamps for all: the order must still be total (creation time, then id). Without
+    the tie-breakers PostgreSQL's top-N sort gave pages of 50 in another order than one page of 200."""
+    Task.objects.bulk_create(Task(user_id="alice", title="same") for _ in range(120))
+    Task.objects.filter(user_id="alice").update(created_at=timezone.now(), updated_at=timezone.now())
+    query = f"&ordering={ordering}" if ordering else ""
+    paged, url = [], f"/api/tasks?page_size=50{query}"
+    while url:
+        body = alice.get(url).json()
+        paged += [task["id"] for task in body["results"]]
+        url = body["next"]
+    whole = [task["id"] for task in alice.get(f"/api/tasks?page_size=200{query}").json()["results"]]
+    assert len(set(paged)) == 120
+    assert paged == whole
