@@ -7,10 +7,8 @@ the full run), for measuring one change: run it before and after the change, and
 import argparse
 import statistics
 import sys
-from datetime import UTC, datetime
 
 import run
-import servers
 
 
 def main() -> int:
@@ -23,28 +21,14 @@ def main() -> int:
     args = parser.parse_args()
     names = args.servers.split(",")
 
-    out_dir = run.BENCH / "results" / ("ab-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S"))
-    out_dir.mkdir(parents=True)
-    keys = run.Keys()
-    jwks_server, auth_url = servers.serve_jwks(keys.jwks())
-    data, ready_token = run.existing_data_requests(out_dir, keys, auth_url, mode=args.mode, big=args.big)
-    fleet = run.make_servers(keys, auth_url, out_dir)
-    results: dict[str, list[dict]] = {name: [] for name in names}
-    try:
-        for round_no in range(args.rounds):
-            shift = round_no % len(names)
-            for name in names[shift:] + names[:shift]:
-                with run.running(fleet[name], ready_token) as server:
-                    label = f"round {round_no + 1} {name}"
-                    results[name].append(run.measure(server, label, mode=args.mode, data=data, query=args.query))
-    finally:
-        servers.stop_all()
-        jwks_server.shutdown()
-    first = names[0]
+    with run.on_existing_data("ab", mode=args.mode, big=args.big) as bench:
+        runs = run.alternating_rounds(
+            bench.fleet, names, args.rounds, bench.ready_token, mode=args.mode, data=bench.data, query=args.query
+        )
     for name in names[1:]:
-        ratios = [a["rps"] / b["rps"] for a, b in zip(results[first], results[name], strict=True)]
+        ratios = run.round_ratios(runs[names[0]], runs[name])
         rounds = ", ".join(f"{r:.2f}" for r in ratios)
-        print(f"{first} / {name}: median {statistics.median(ratios):.2f} (rounds {rounds})")
+        print(f"{names[0]} / {name}: median {statistics.median(ratios):.2f} (rounds {rounds})")
     return 0
 
 

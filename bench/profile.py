@@ -11,11 +11,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
 import run
-import servers
 
 
 def hot_spots(raw: Path, top: int) -> str:
@@ -48,15 +46,9 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
 
-    out_dir = run.BENCH / "results" / ("profile-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S"))
-    out_dir.mkdir(parents=True)
-    keys = run.Keys()
-    jwks_server, auth_url = servers.serve_jwks(keys.jwks())
-    data, ready_token = run.existing_data_requests(out_dir, keys, auth_url, mode=args.mode, big=args.big)
-    server = run.make_servers(keys, auth_url, out_dir)[args.server]
-    raw = out_dir / "stacks.txt"
-    try:
-        with run.running(server, ready_token):
+    with run.on_existing_data("profile", mode=args.mode, big=args.big) as bench:
+        server, data, raw = bench.fleet[args.server], bench.data, bench.out_dir / "stacks.txt"
+        with run.running(server, bench.ready_token):
             run.wrk(server.url, mode=args.mode, data=data, query=args.query, seconds=run.WARMUP)
             spy = [str(run.BENCH_BIN / "py-spy"), "record", "--subprocesses", "--format", "raw", "--output", str(raw)]
             spy += ["--duration", str(args.seconds), "--pid", str(server.process.pid)] + (["--gil"] if args.gil else [])
@@ -64,11 +56,8 @@ def main() -> int:
             time.sleep(0.5)
             result = run.wrk(server.url, mode=args.mode, data=data, query=args.query, seconds=args.seconds)
             profiler.wait(timeout=60)
-    finally:
-        servers.stop_all()
-        jwks_server.shutdown()
     summary = hot_spots(raw, args.top)
-    (out_dir / "summary.txt").write_text(summary)
+    (bench.out_dir / "summary.txt").write_text(summary)
     print(
         f"{args.server} {args.mode}{args.query}: {result['rps']:.0f} req/s under py-spy, p95 {result['p95_ms']:.1f} ms"
     )

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -79,17 +80,37 @@ def write_lines(path: Path, rows: list[tuple]) -> Path:
     return path
 
 
-def existing_data_requests(out_dir: Path, keys: Keys, auth_url: str, *, mode: str, big: bool) -> tuple[Path, str]:
-    """For the tools that reuse the last run's data (profile.py, ab.py): a request file for `mode` over the
-    10k-task users (or the 100k one), and a token that lists tasks."""
-    users, tasks = dataset.existing(DSN)
-    chosen = users[-1:] if big else users[:-1]
-    token = {user: keys.token(user, alg="HS256", issuer=auth_url) for user in users}
-    if mode in ("list", "create"):
-        rows = [(token[u], u) for u in chosen]
-    else:
-        rows = [(token[u], u, str(t)) for u, t in tasks if u in chosen]
-    return write_lines(out_dir / "data.txt", rows), token[chosen[0]]
+@dataclass
+class Bench:
+    """What the tools that reuse the last run's data (profile.py, ab.py) run with: the servers, a request file for
+    one mode over the 10k-task users (or the 100k one), a token that lists tasks, and a folder for results."""
+
+    fleet: dict[str, servers.Server]
+    data: Path
+    ready_token: str
+    out_dir: Path
+
+
+@contextmanager
+def on_existing_data(tool: str, *, mode: str, big: bool):
+    """A Bench on the data the last run left in the database; every server and the JWKS stopped on the way out."""
+    out_dir = BENCH / "results" / f"{tool}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    out_dir.mkdir(parents=True)
+    keys = Keys()
+    jwks_server, auth_url = servers.serve_jwks(keys.jwks())
+    try:
+        users, tasks = dataset.existing(DSN)
+        chosen = users[-1:] if big else users[:-1]
+        token = {user: keys.token(user, alg="HS256", issuer=auth_url) for user in users}
+        if mode in ("list", "create"):
+            rows = [(token[u], u) for u in chosen]
+        else:
+            rows = [(token[u], u, str(t)) for u, t in tasks if u in chosen]
+        data = write_lines(out_dir / "data.txt", rows)
+        yield Bench(make_servers(keys, auth_url, out_dir), data, token[chosen[0]], out_dir)
+    finally:
+        servers.stop_all()
+        jwks_server.shutdown()
 
 
 def project_env(keys: Keys, auth_url: str) -> dict[str, str]:
@@ -189,6 +210,24 @@ def measure(server: servers.Server, label: str, *, warmup_data: Path | None = No
         flush=True,
     )
     return result
+
+
+def alternating_rounds(
+    fleet: dict[str, servers.Server], names: list[str], rounds: int, ready_token: str, **wrk_kwargs
+) -> dict[str, list[dict]]:
+    """Each server measured once per round, one at a time, the order rotated from round to round."""
+    runs: dict[str, list[dict]] = {name: [] for name in names}
+    for round_no in range(rounds):
+        shift = round_no % len(names)
+        for name in names[shift:] + names[:shift]:
+            with running(fleet[name], ready_token) as server:
+                runs[name].append(measure(server, f"round {round_no + 1} {name}", **wrk_kwargs))
+    return runs
+
+
+def round_ratios(mine: list[dict], theirs: list[dict]) -> list[float]:
+    """req/s ratios round by round: servers of one round ran back to back, the least disturbed by the machine."""
+    return [a["rps"] / b["rps"] for a, b in zip(mine, theirs, strict=True)]
 
 
 def median_of(runs: list[dict]) -> dict:
@@ -294,19 +333,12 @@ def bench(names: list[str], run_dir: Path, results: dict) -> None:
     scenarios = project_scenarios(files)
     try:
         print(f"List, first page: {ROUNDS} alternating rounds of {SECONDS} s, {CONNECTIONS} connections", flush=True)
-        runs: dict[str, list[dict]] = {name: [] for name in names}
-        for round_no in range(ROUNDS):
-            shift = round_no % len(names)
-            for name in names[shift:] + names[:shift]:
-                with running(fleet[name], tokens[0]) as server:
-                    runs[name].append(measure(server, f"round {round_no + 1} {name}", mode="list", data=files["hs"]))
+        runs = alternating_rounds(fleet, names, ROUNDS, tokens[0], mode="list", data=files["hs"])
         results["list"] = {name: median_of(r) for name, r in runs.items()}
         results["list_rounds"] = runs
         if "ceiling" in runs:
-            # Each round's servers ran back to back, so a round's ratio is the least disturbed by the machine.
             for name, r in runs.items():
-                ratios = [mine["rps"] / theirs["rps"] for mine, theirs in zip(r, runs["ceiling"], strict=True)]
-                results["list"][name]["vs_ceiling"] = statistics.median(ratios)
+                results["list"][name]["vs_ceiling"] = statistics.median(round_ratios(r, runs["ceiling"]))
 
         if "project" in names:
             print("Project reads", flush=True)
