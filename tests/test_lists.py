@@ -23,6 +23,16 @@ def titles(response):
     return [task["title"] for task in response.json()["results"]]
 
 
+def every_page(client, url: str) -> list[dict]:
+    """The tasks of every page from `url` on, following each page's `next` link as given."""
+    tasks = []
+    while url:
+        body = client.get(url).json()
+        tasks += body["results"]
+        url = body["next"]
+    return tasks
+
+
 def test_first_page_is_the_newest_fifty(alice, many_tasks):
     body = alice.get("/api/tasks").json()
     assert body["count"] == 120
@@ -32,11 +42,7 @@ def test_first_page_is_the_newest_fifty(alice, many_tasks):
 
 
 def test_next_and_previous_links_work_as_given(alice, many_tasks):
-    seen, url = [], "/api/alice/tasks?page_size=50"
-    while url:
-        body = alice.get(url).json()
-        seen += [task["title"] for task in body["results"]]
-        url = body["next"]
+    seen = [task["title"] for task in every_page(alice, "/api/alice/tasks?page_size=50")]
     assert len(seen) == len(set(seen)) == 120
     last = alice.get("/api/alice/tasks?page=3&page_size=50").json()
     assert last["previous"] == "http://testserver/api/alice/tasks?page=2&page_size=50"
@@ -159,11 +165,7 @@ def test_pages_never_overlap_or_skip_even_when_every_sort_key_ties(alice, orderi
     Task.objects.bulk_create(Task(user_id="alice", title="same") for _ in range(120))
     Task.objects.filter(user_id="alice").update(created_at=timezone.now(), updated_at=timezone.now())
     query = f"&ordering={ordering}" if ordering else ""
-    paged, url = [], f"/api/tasks?page_size=50{query}"
-    while url:
-        body = alice.get(url).json()
-        paged += [task["id"] for task in body["results"]]
-        url = body["next"]
+    paged = [task["id"] for task in every_page(alice, f"/api/tasks?page_size=50{query}")]
     whole = [task["id"] for task in alice.get(f"/api/tasks?page_size=200{query}").json()["results"]]
     assert len(set(paged)) == 120
     assert paged == whole
