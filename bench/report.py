@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import cpu
+
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 PEER_QUERIES = "2 (by code)"  # the peers run count + page; they are not instrumented
 
@@ -14,8 +16,16 @@ def row(*cells) -> str:
     return "| " + " | ".join(str(cell) for cell in cells) + " |"
 
 
+def cpu_cells(r: dict) -> str:
+    """CPU µs per request: server / PostgreSQL / wrk (bench/cpu.py)."""
+    parts = [r.get(key) for key in cpu.KEYS]
+    return " / ".join("n/a" if value is None else f"{value:,.0f}" for value in parts)
+
+
 def measured(label: str, r: dict, last: str) -> str:
-    return row(label, f"{r['rps']:.0f}", ms(r["p50_ms"]), ms(r["p95_ms"]), ms(r["p99_ms"]), r["errors"], last)
+    return row(
+        label, f"{r['rps']:.0f}", ms(r["p50_ms"]), ms(r["p95_ms"]), ms(r["p99_ms"]), r["errors"], cpu_cells(r), last
+    )
 
 
 def render(results: dict) -> str:
@@ -27,10 +37,12 @@ def render(results: dict) -> str:
         "",
         f"### List, first page of 50 (median of {c['rounds']} alternating rounds)",
         "",
-        "`vs ceiling` is the median of each round's ratio (the two ran back to back within a round).",
+        "`vs ceiling` is the median of each round's ratio (the two ran back to back within a round). "
+        f"`CPU µs/request` is server / PostgreSQL / wrk (`bench/cpu.py`): at N req/s the {m['cores']} cores give "
+        f"{m['cores'] * 1_000_000:,} / N µs per request in all.",
         "",
-        "| server | req/s | p50 ms | p95 ms | p99 ms | errors | vs ceiling |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| server | req/s | p50 ms | p95 ms | p99 ms | errors | CPU µs/request | vs ceiling |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in results["list"].items():
         lines.append(measured(name, r, f"{r['vs_ceiling']:.2f}" if "vs_ceiling" in r else ""))
@@ -41,8 +53,8 @@ def render(results: dict) -> str:
             "",
             "### Project scenarios (one run each)",
             "",
-            "| scenario | req/s | p50 ms | p95 ms | p99 ms | errors | SQL queries per request |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            "| scenario | req/s | p50 ms | p95 ms | p99 ms | errors | CPU µs/request | SQL queries per request |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for key, r in results["scenarios"].items():
             lines.append(measured(r["label"], r, queries.get(key, "")))

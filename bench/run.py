@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import cpu
 import dataset
 import jwt
 import openloop
@@ -203,10 +204,12 @@ def wrk(url: str, *, mode: str, data: Path, query: str = "", seconds: int = SECO
 def measure(server: servers.Server, label: str, *, warmup_data: Path | None = None, **kwargs) -> dict:
     """A warm-up run, then the measured one. Deletes warm up on their own ids, or the measured run would 404."""
     wrk(server.url, seconds=WARMUP, **{**kwargs, "data": warmup_data or kwargs["data"]})
+    before = cpu.snapshot(server.process.pid)
     result = wrk(server.url, **kwargs)
+    result.update(cpu.per_request(before, cpu.snapshot(server.process.pid), result["requests"]))
     print(
         f"  {label:<34} {result['rps']:8.0f} req/s  p50 {result['p50_ms']:6.1f}  p95 {result['p95_ms']:6.1f}"
-        f"  p99 {result['p99_ms']:6.1f} ms  errors {result['errors']}",
+        f"  p99 {result['p99_ms']:6.1f} ms  errors {result['errors']}  CPU µs/request {report.cpu_cells(result)}",
         flush=True,
     )
     return result
@@ -231,8 +234,8 @@ def round_ratios(mine: list[dict], theirs: list[dict]) -> list[float]:
 
 
 def median_of(runs: list[dict]) -> dict:
-    keys = ["rps", "p50_ms", "p95_ms", "p99_ms", "max_ms"]
-    merged = {key: statistics.median(run[key] for run in runs) for key in keys}
+    keys = ["rps", "p50_ms", "p95_ms", "p99_ms", "max_ms", *cpu.KEYS]
+    merged = {key: statistics.median(r[key] for r in runs) for key in keys if all(r.get(key) is not None for r in runs)}
     merged["errors"] = sum(run["errors"] for run in runs)
     merged["rounds"] = len(runs)
     return merged
