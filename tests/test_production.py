@@ -1,10 +1,13 @@
 """The API as deployed: gunicorn with production settings (DEBUG off), over real HTTP."""
 
+import gc
+import importlib.util
 import time
 
 import pytest
+from django.urls import get_resolver
 
-from tests.live import call
+from tests.live import ROOT, call
 
 HTTPS = ("X-Forwarded-Proto", "https")  # what the platform's TLS proxy sets (SECURE_PROXY_SSL_HEADER)
 
@@ -63,3 +66,18 @@ def test_logs_never_hold_a_token(start_gunicorn, make_token):
             assert part[:40] not in logs
     assert logs.count('"GET /api/tasks HTTP/1.1" 401') == 4  # the access log is there, and was searched
     assert "Unauthorized: /api/tasks" in logs  # and so is Django's request logger
+
+
+def test_workers_freeze_what_they_loaded_at_start_up():
+    """gunicorn.conf.py: a worker loads the URLconf, then freezes its start-up objects out of the collector's full
+    passes (BENCHMARKS.md: those passes set the list's p99)."""
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "gunicorn.conf.py")
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    assert gc.get_freeze_count() == 0
+    try:
+        conf.post_worker_init(worker=None)
+        assert "url_patterns" in get_resolver().__dict__  # the views were imported before the freeze
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
