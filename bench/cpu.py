@@ -1,4 +1,4 @@
-"""CPU time spent per request, read from /proc around a measured run: where a server's 2 cores go.
+"""CPU time spent per request, read from /proc around a measured run: where the machine's cores go.
 
 Three parts, each the change of its cumulative user + system time over the run:
 - the server under test: its gunicorn arbiter and workers (the process tree started by servers.Server);
