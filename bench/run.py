@@ -235,7 +235,11 @@ def round_ratios(mine: list[dict], theirs: list[dict]) -> list[float]:
 
 def median_of(runs: list[dict]) -> dict:
     keys = ["rps", "p50_ms", "p95_ms", "p99_ms", "max_ms", *cpu.KEYS]
-    merged = {key: statistics.median(r[key] for r in runs) for key in keys if all(r.get(key) is not None for r in runs)}
+    merged = {
+        key: statistics.median(run[key] for run in runs)
+        for key in keys
+        if all(run.get(key) is not None for run in runs)
+    }
     merged["errors"] = sum(run["errors"] for run in runs)
     merged["rounds"] = len(runs)
     return merged
@@ -262,7 +266,7 @@ def project_python(script: str, *args: str, env: dict[str, str]) -> dict:
 
 
 def machine() -> dict:
-    cpu = next(
+    processor = next(
         (
             line.split(":", 1)[1].strip()
             for line in Path("/proc/cpuinfo").read_text().splitlines()
@@ -279,7 +283,7 @@ def machine() -> dict:
     )
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": cpu,
+        "cpu": processor,
         "cores": os.cpu_count(),
         "commit": commit.stdout.strip() + ("+dirty" if dirty.stdout.strip() else ""),
     }
