@@ -4,19 +4,24 @@ from rest_framework import filters, serializers
 
 
 class CompletedFilter(filters.BaseFilterBackend):
-    """`completed=true|false`: only the tasks in that state (django-filter's FilterSet built a form per request,
-    15% of a list request's CPU, for this one parameter)."""
+    """`completed=true|false`: only the tasks in that state (django-filter's FilterSet built a form per request
+    for this one parameter, a large share of a list request's CPU: BENCHMARKS.md)."""
 
     param = "completed"
     values = {"true": True, "false": False}
 
-    def filter_queryset(self, request, queryset, view):
+    def requested(self, request) -> bool | None:
+        """The state asked for, or None when the parameter is absent or empty."""
         raw = request.query_params.get(self.param)
         if not raw:
-            return queryset
+            return None
         if raw not in self.values:
             raise serializers.ValidationError({self.param: [f"Must be true or false, not {raw[:20]!r}."]})
-        return queryset.filter(completed=self.values[raw])
+        return self.values[raw]
+
+    def filter_queryset(self, request, queryset, view):
+        completed = self.requested(request)
+        return queryset if completed is None else queryset.filter(completed=completed)
 
 
 class SearchFilter(filters.SearchFilter):

@@ -2,29 +2,11 @@
 
 import uuid
 
-from django.db import connections, models
+from django.db import models
 from django.db.models.functions import Length
-
-from .counting import counted_filter
 
 # Lets the constraints below say title__length (https://docs.djangoproject.com/en/5.2/ref/models/lookups/).
 models.CharField.register_lookup(Length)
-
-
-class TaskQuerySet(models.QuerySet):
-    def count(self) -> int:
-        """A user's tasks, or their open or completed ones, are counted from `TaskCount`; anything else by the
-        database (tasks/counting.py)."""
-        terms = counted_filter(self.query)
-        if terms is None:
-            return super().count()
-        # Plain SQL: for this one-row read, building the ORM query cost more CPU than the database's work.
-        with connections[self.db].cursor() as cursor:
-            cursor.execute("SELECT total, completed FROM tasks_taskcount WHERE user_id = %s", [terms["user_id"]])
-            total, completed = cursor.fetchone() or (0, 0)
-        if "completed" not in terms:
-            return total
-        return completed if terms["completed"] else total - completed
 
 
 class Task(models.Model):
@@ -37,8 +19,6 @@ class Task(models.Model):
     completed = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = TaskQuerySet.as_manager()
 
     class Meta:
         indexes = [

@@ -8,12 +8,15 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from .counting import stored_count
 from .filters import CompletedFilter, OrderingFilter, SearchFilter
 from .models import Task
 from .schema import TaskAutoSchema
 from .serializers import CompleteSerializer, TaskSerializer
 
 ORDERING = ["created_at", "updated_at", "title", "completed"]
+# The list parameters that select nothing the per-user counters cannot count (tasks/counting.py).
+COUNTED_PARAMETERS = {"completed", "ordering", "page", "page_size"}
 LIST_PARAMETERS = [
     OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="Page number, from 1."),
     OpenApiParameter(
@@ -65,21 +68,33 @@ class TaskViewSet(viewsets.ModelViewSet):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular inspecting the view, with no user
             return Task.objects.none()
         tasks = Task.objects.filter(user_id=self.request.user.id)
-        # A list page is read as rows: building 50 models (each sending pre_init and post_init) was 14% of a list
-        # request's CPU, for objects only turned into dicts. See BENCHMARKS.md.
+        # A list page is read as rows, the serializer's fields only: building 50 models (each sending pre_init and
+        # post_init) cost a share of a list request's CPU for objects only turned into dicts (BENCHMARKS.md).
         return tasks.values(*TaskSerializer.Meta.fields) if self.action == "list" else tasks
+
+    def paginate_queryset(self, queryset):
+        return self.paginator.paginate_queryset(queryset, self.request, view=self, count=self.stored_count())
+
+    def stored_count(self) -> int | None:
+        """The list's count from the per-user counters when the request filters by nothing they do not count (only
+        `completed`); None, for the database to count, when it names any other parameter (`search`, ...)."""
+        if set(self.request.query_params) - COUNTED_PARAMETERS:
+            return None
+        return stored_count(user_id=self.request.user.id, completed=CompletedFilter().requested(self.request))
+
+    def target(self):
+        """The row a write (PUT, PATCH, complete) changes: the user's task named in the path. Every write selects
+        its row here, so a condition on the write (a precondition such as If-Match) belongs here, once."""
+        return self.get_queryset().filter(pk=self.kwargs["pk"])
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if self.action in {"update", "partial_update"}:
+            context["target"] = self.target()
+        return context
 
     def perform_create(self, serializer):
         serializer.save(user_id=self.request.user.id)
-
-    def perform_update(self, serializer):
-        # An UPDATE of the named fields only, never Model.save(): a task deleted meanwhile stays deleted (save()
-        # would INSERT it again) and a concurrent change to another field is not overwritten.
-        changes = {**serializer.validated_data, "updated_at": timezone.now()}
-        if not self.get_queryset().filter(pk=serializer.instance.pk).update(**changes):
-            raise NotFound()
-        for field, value in changes.items():
-            setattr(serializer.instance, field, value)
 
     def get_success_headers(self, data):
         return {"Location": self.request.build_absolute_uri(f"{self.request.path.rstrip('/')}/{data['id']}")}
@@ -91,7 +106,7 @@ class TaskViewSet(viewsets.ModelViewSet):
         serializer = CompleteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         completed = serializer.validated_data.get("completed", ~F("completed"))
-        tasks = self.get_queryset().filter(pk=kwargs["pk"])
+        tasks = self.target()
         if not tasks.update(completed=completed, updated_at=timezone.now()):
             raise NotFound()
         task = tasks.first()
