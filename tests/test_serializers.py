@@ -1,6 +1,7 @@
 """TaskSerializer's direct representation, of a model or a list page's row, renders exactly as DRF's fields do."""
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import orjson
 import pytest
@@ -35,3 +36,9 @@ def test_representation_matches_drf_fields(make_task, fields, microsecond):
     row = Task.objects.values(*TaskSerializer.Meta.fields).get(pk=task.pk)  # how a list page reads tasks
     assert ORJSONRenderer().render(serializer.to_representation(row)) == drf
     assert orjson.loads(drf)["created_at"] == stamp.isoformat().replace("+00:00", "Z")
+
+
+def test_the_renderer_refuses_a_type_it_does_not_know():
+    """A value orjson cannot write is a bug where it was made: an error, never whatever str() makes of it."""
+    with pytest.raises(TypeError):
+        ORJSONRenderer().render({"amount": Decimal("1.5")})

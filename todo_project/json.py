@@ -38,5 +38,6 @@ class ORJSONRenderer(BaseRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
         if data is None:
             return b""
-        # OPT_UTC_Z: datetimes (all UTC with USE_TZ) end in Z, as DRF writes them.
-        return orjson.dumps(data, default=str, option=orjson.OPT_UTC_Z)
+        # OPT_UTC_Z: datetimes (all UTC with USE_TZ) end in Z, as DRF writes them. No `default`: a type orjson does
+        # not know is a bug to fix where the value is made, not something to write as whatever str() gives.
+        return orjson.dumps(data, option=orjson.OPT_UTC_Z)
