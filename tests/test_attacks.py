@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
 from tasks.models import Task
-from tests.conftest import ASYMMETRIC, SECRET, JWKSServer, SigningKey, generate_private_key, running_jwks_server
+from tests.helpers import ASYMMETRIC, SECRET, JWKSServer, SigningKey, generate_private_key, running_jwks_server
 from tests.live import call
 
 URL = "/api/tasks"

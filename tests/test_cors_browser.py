@@ -13,7 +13,7 @@ import pytest
 
 from tasks.models import Task
 
-from .conftest import require_tool, serve_on_loopback
+from .helpers import require_tool, serve_on_loopback
 
 DRIVER = Path(__file__).with_name("cors_browser.mjs")
 

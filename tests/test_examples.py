@@ -10,7 +10,7 @@ import pytest
 
 from tasks.models import Task
 
-from .conftest import EXAMPLES, run_in_examples
+from .helpers import EXAMPLES, run_in_examples
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
-from tests.conftest import SECRET
+from tests.helpers import SECRET
 
 
 def mint(*args: str) -> str:

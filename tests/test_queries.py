@@ -114,7 +114,7 @@ def test_search_finds_the_users_tasks_by_index(client_for, many_users_tasks):
 @pytest.mark.parametrize("column", ["title", "description"])
 def test_the_trigram_indexes_match_the_sql_of_a_search(alice, column):
     """The indexes of migration 0003 serve `search=` only while they are on the expression Django writes for it
-    (on the benchmark's data PostgreSQL then picks them: 8.5 ms of SQL per search before, 1.8 ms after)."""
+    (on the benchmark's data PostgreSQL then picks them; BENCHMARKS.md has the times)."""
     with CaptureQueriesContext(connection) as queries:
         assert alice.get("/api/tasks?search=invoice").status_code == 200
     assert f'UPPER("tasks_task"."{column}"::text) LIKE UPPER(' in queries[-1]["sql"]

@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from tasks import tokens
-from tests.conftest import ASYMMETRIC, SECRET, SigningKey, generate_private_key
+from tests.helpers import ASYMMETRIC, SECRET, SigningKey, generate_private_key
 
 
 def b64(data: bytes) -> str:

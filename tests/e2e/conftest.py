@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_tool
+from tests.helpers import require_tool
 
 from .harness import E2E_DIR, NPM, BetterAuthServer, TodoApi
 

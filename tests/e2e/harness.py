@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.conftest import ASYMMETRIC
+from tests.helpers import ASYMMETRIC
 from tests.live import free_port
 
 E2E_DIR = Path(__file__).resolve().parents[2] / "e2e"
