@@ -11,8 +11,8 @@ def post_worker_init(worker) -> None:
     """Take what the worker loaded at start-up out of the garbage collector's full passes.
 
     Django, DRF and the URLconf (loaded here, not by the first request) leave a few hundred thousand objects that
-    live as long as the worker. Every full collection walked them all: 33-131 ms, every few seconds under load, in
-    all workers at nearly the same moment, which set the list's p99. Frozen, a full collection takes 1-7 ms.
+    live as long as the worker. Every full collection walked them all, every few seconds under load, in all workers at
+    nearly the same moment, which set the list's p99 (BENCHMARKS.md has the times, before and after).
     """
     from django.urls import get_resolver
 

@@ -130,8 +130,9 @@ class Verifier:
     Asymmetric tokens are checked with the JWKS key named by their kid; HS256 tokens only with the shared secret,
     and only when one is configured. Header fields that point at keys (jku, x5u, x5c, jwk) are never read.
 
-    A token that passed is remembered, so its next requests skip PyJWT's 0.1-0.3 ms of parsing and signature
-    checks: it is taken from memory only while it has not expired and the key that verified it is still current.
+    A token that passed is remembered, so its next requests skip PyJWT's parsing and signature checks (their cost
+    is in BENCHMARKS.md): it is taken from memory only while it has not expired and the key that verified it is
+    still current.
     """
 
     def __init__(

@@ -1,13 +1,13 @@
 """Trigram indexes for `search=` on PostgreSQL (SQLite has no index for a substring match and needs none).
 
 Django's icontains is `UPPER(column::text) LIKE UPPER(%s)`, so the indexes are on that expression, with the user id
-first (btree_gin) so that one index scan finds one user's matches. For a user with 10,000 tasks, a search went
-from 8.5 ms of SQL (every open task of the user read and matched) to 1.8 ms. Both extensions are trusted (PostgreSQL
-13+): the database's owner can create them, on Neon too.
+first (btree_gin) so that one index scan finds one user's matches instead of every open task of the user being read
+and matched (BENCHMARKS.md has the times). Both extensions are trusted (PostgreSQL 13+): the database's owner can
+create them, on Neon too.
 
 fastupdate is off: with it on (PostgreSQL's default), new entries wait in a pending list that every search reads
-until VACUUM merges it. After the benchmark's writes that took counting a search from 0.8-1.1 ms to 2.8-3.5 ms;
-with it off, writes were no slower (create 819-840 req/s, PUT 621-634, against 830 and 632 with it on).
+until VACUUM merges it, which after the benchmark's writes made counting a search several times slower; with it
+off, writes were no slower (BENCHMARKS.md).
 """
 
 from django.db import migrations
