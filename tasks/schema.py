@@ -1,6 +1,7 @@
 """The OpenAPI document, true to the wire: the bearer JWT scheme, error bodies by status, response headers, and
-distinct operation ids for the two route families. Regenerate openapi.yaml with `make openapi`."""
+readable operation ids. Regenerate openapi.yaml with `make openapi`."""
 
+import inflection
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -13,6 +14,17 @@ BODY_METHODS = {"POST", "PUT", "PATCH"}
 CONTROL = r"\x00-\x1f\x7f-\x9f"
 MULTILINE_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
 AUTHENTICATION_ERROR_CODES = ["not_authenticated", "token_expired", "token_invalid"]
+# Operation ids become function names in generated clients (openapi-typescript with orval or hey-api), so each is a
+# camelCase verb and noun: a viewset's own actions map to these verbs, any other write to its HTTP method's.
+ACTION_VERBS = {
+    "list": "list",
+    "create": "create",
+    "retrieve": "get",
+    "update": "replace",
+    "partial_update": "update",
+    "destroy": "delete",
+}
+METHOD_VERBS = {"GET": "get", "POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -80,6 +92,34 @@ class ApiAutoSchema(AutoSchema):
             codes.append(429)
         return sorted(set(codes))
 
+    def get_operation_id(self) -> str:
+        """`listTasks`, `getTask`, `completeTask`, and `listUserTasks`, `completeUserTask` for the `{user_id}`
+        family: derived from the route, so a new route gets a readable id without writing one by hand
+        (`extend_schema(operation_id=...)` still wins). A write names what it does (`completeTask`), a read what it
+        reads (`getTaskChanges`, `getAccountExport`)."""
+        segments = [part for part in self.path.strip("/").split("/") if part != "api"]
+        nouns = [part for part in segments if not part.startswith("{")]
+        action = getattr(self.view, "action", None)
+        extra_action = getattr(self.view, action, None) if action and action not in ACTION_VERBS else None
+        if extra_action is not None:
+            nouns.remove(extra_action.url_path)
+        if action in ACTION_VERBS:
+            verb = ACTION_VERBS[action]
+        elif self.method == "GET":
+            verb = "list" if self._is_list_view() else "get"
+            if extra_action is not None:
+                nouns.append(extra_action.url_path)  # a read names what it reads
+        else:
+            verb = inflection.camelize(extra_action.__name__, False) if extra_action else METHOD_VERBS[self.method]
+        # A noun before another qualifies it ("task changes"); the last is one item on a detail route or a create.
+        last = nouns[-1]
+        after_last = segments[segments.index(last) + 1 :]
+        one = verb == "create" or (bool(after_last) and after_last[0].startswith("{"))
+        nouns = [inflection.singularize(noun) for noun in nouns[:-1]] + [inflection.singularize(last) if one else last]
+        if "{user_id}" in segments:
+            nouns.insert(0, "user")
+        return verb + "".join(inflection.camelize(noun.replace("-", "_")) for noun in nouns)
+
     def get_override_parameters(self):
         return [*super().get_override_parameters(), *RESPONSE_HEADERS]
 
@@ -100,10 +140,6 @@ class ApiAutoSchema(AutoSchema):
 class TaskAutoSchema(ApiAutoSchema):
     def get_tags(self) -> list[str]:
         return ["tasks"]
-
-    def get_operation_id(self) -> str:
-        operation_id = super().get_operation_id()
-        return operation_id.replace("api_tasks", "api_user_tasks", 1) if "{user_id}" in self.path else operation_id
 
 
 class StrictCharFieldExtension(OpenApiSerializerFieldExtension):

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "rest_framework",
     "tasks",
 ]
@@ -162,6 +163,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"AuthenticationErrorCode": "tasks.schema.AUTHENTICATION_ERROR_CODES"},
+    # Swagger UI's assets come from the pinned sidecar package, served by the API itself: /api/docs works offline
+    # and does not change under you (the default loads swagger-ui-dist@latest from a CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "tasks.schema.strip_trailing_slashes"],
 }
 
