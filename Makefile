@@ -19,7 +19,8 @@ lint: venv
 openapi: venv
 	DJANGO_SECRET_KEY=openapi $(BIN)/python manage.py spectacular --validate --fail-on-warn --file openapi.yaml
 
-# The benchmark (BENCHMARKS.md): needs the local PostgreSQL and ../shared/peers; about 10 minutes. Not part of CI.
+# The benchmark (BENCHMARKS.md): needs wrk and the local PostgreSQL (it says so if either is missing); about 15
+# minutes. Not part of CI.
 bench: venv
 	bash bench/run.sh
 

@@ -1,4 +1,4 @@
-"""Quick alternating wrk rounds of some servers on the data the last `make bench` left in todo_bench (minutes, not
+"""Quick alternating wrk rounds of some servers on the data the last `make bench` left in todo_benchmark (minutes, not
 the full run), for measuring one change: run it before and after the change, and compare the ratios.
 
     bench/.venv/bin/python bench/ab.py [--servers project,ceiling] [--rounds 3] [--mode list] [--query '?page=2']

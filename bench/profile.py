@@ -1,4 +1,4 @@
-"""Profile one server under wrk load with py-spy, on the data the last `make bench` left in todo_bench.
+"""Profile one server under wrk load with py-spy, on the data the last `make bench` left in todo_benchmark.
 
     bench/.venv/bin/python bench/profile.py [--server project] [--mode list] [--query '?page=100'] [--gil]
 

@@ -41,11 +41,19 @@ def render(results: dict) -> str:
         f"`CPU µs/request` is server / PostgreSQL / wrk (`bench/cpu.py`): at N req/s the {m['cores']} cores give "
         f"{m['cores'] * 1_000_000:,} / N µs per request in all.",
         "",
-        "| server | req/s | p50 ms | p95 ms | p99 ms | errors | CPU µs/request | vs ceiling |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| server | req/s | p50 ms | p95 ms | p99 ms | errors | CPU µs/request | vs ceiling | vs baseline |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in results["list"].items():
-        lines.append(measured(name, r, f"{r['vs_ceiling']:.2f}" if "vs_ceiling" in r else ""))
+        ratios = [f"{r[key]:.2f}" if key in r else "" for key in ("vs_ceiling", "vs_baseline")]
+        lines.append(measured(name, r, " | ".join(ratios)))
+    if "baseline" in results:
+        lines += [
+            "",
+            f"`baseline` is commit `{results['baseline']}` (main before the fields, sync and account work) with its "
+            "own code, migrations and database, loaded with the same data; `vs baseline` is the median of each "
+            "round's req/s ratio.",
+        ]
 
     queries = results.get("queries", {})
     if results["scenarios"]:
@@ -60,19 +68,31 @@ def render(results: dict) -> str:
             lines.append(measured(r["label"], r, queries.get(key, "")))
 
     if results["openloop"]:
+        share = c["load_share"]
         lines += [
             "",
-            f"### Open loop: list first page at a fixed {c['rate']:.0f} req/s for {c['seconds']} s",
+            f"### Open loop: each scenario at {share:.0%} of its closed-loop req/s, {c['seconds']} s (the latency "
+            "target)",
             "",
-            "Latency counted from when each request was due (no coordinated omission).",
+            "Requests leave on a fixed schedule (`bench/openloop.py`); latency is counted from when each was due, so a "
+            "stall shows in the tail instead of slowing the load (no coordinated omission). `lag p99` is how late the "
+            "generator itself sent its requests.",
             "",
-            "| server | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| scenario | req/s asked | sent | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | lag p99 ms | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
-        for name, r in results["openloop"].items():
+        rows = [(r["label"], r) for r in results["openloop"].values()]
+        if "generator" in results:
+            rows.append(("/health, no database (the generator's own cost)", results["generator"]))
+        for label, r in rows:
             lines.append(
-                f"| {name} | {r['achieved_rps']:.0f} | {ms(r['p50_ms'])} | {ms(r['p90_ms'])} | {ms(r['p99_ms'])} "
-                f"| {ms(r['p999_ms'])} | {ms(r['max_ms'])} | {r['errors']} |"
+                row(
+                    label,
+                    f"{r['rate']:.0f}",
+                    f"{r['achieved_rps']:.0f}",
+                    *(ms(r[key]) for key in ("p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms", "lag_p99_ms")),
+                    r["errors"],
+                )
             )
 
     if "jwt" in results:
@@ -91,22 +111,26 @@ def render(results: dict) -> str:
 
 
 def checks(results: dict) -> list[str]:
-    """Each target of issue #4, with the number that meets or misses it."""
+    """Each target of issues #4 and #12, with the number that meets or misses it."""
     out = []
 
     def check(ok: bool, text: str) -> None:
         out.append(f"{'met' if ok else '**missed**'}: {text}")
 
-    project_measured = {r["label"]: r for r in results["scenarios"].values()}
-    if "project" in results["list"]:
-        project_measured["list, alternating rounds"] = results["list"]["project"]
-    if project_measured:
-        worst = max(project_measured.items(), key=lambda kv: kv[1]["p95_ms"])
-        errors = sum(r["errors"] for r in project_measured.values())
+    for r in results["openloop"].values():
         check(
-            worst[1]["p95_ms"] < 200, f"p95 < 200 ms on every scenario (worst: {worst[0]}, {ms(worst[1]['p95_ms'])} ms)"
+            r["p99_ms"] < 50 and r["achieved_rps"] >= 0.95 * r["rate"],
+            f"open loop p99 < 50 ms at {r['rate']:.0f} req/s: {r['label']} ({ms(r['p99_ms'])} ms)",
         )
+    project_measured = [*results["scenarios"].values(), *results["openloop"].values()]
+    if "project" in results["list"]:
+        project_measured.append(results["list"]["project"])
+    if project_measured:
+        errors = sum(r["errors"] for r in project_measured)
         check(errors == 0, f"no errors ({errors})")
+    if "vs_baseline" in results["list"].get("project", {}):
+        ratio = results["list"]["project"]["vs_baseline"]
+        check(ratio >= 0.9, f"project list within 10% of the baseline {results['baseline']} (req/s ratio {ratio:.2f})")
     lst = results["list"]
     if "vs_ceiling" in lst.get("project", {}):
         ratio = lst["project"]["vs_ceiling"]
@@ -115,8 +139,6 @@ def checks(results: dict) -> list[str]:
         if "vs_ceiling" in lst.get(peer, {}):
             ratio = lst["project"]["vs_ceiling"] / lst[peer]["vs_ceiling"]
             check(ratio >= 1.5, f"project list >= 1.5x the {peer} peer ({ratio:.2f})")
-    if "project" in lst:
-        check(lst["project"]["p99_ms"] < 150, f"project list p99 < 150 ms ({ms(lst['project']['p99_ms'])})")
     sc = results["scenarios"]
     page1, page100 = sc.get("list"), sc.get("page100")
     if page1 and page100:

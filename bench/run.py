@@ -1,14 +1,17 @@
 """The benchmark: build the data set, start the project and its peers on 127.0.0.1, load them, write BENCHMARKS.md.
 
-Run it through bench/run.sh (`make bench`), which prepares wrk and the two virtualenvs. Environment knobs:
-BENCH_SECONDS (per measurement, 8), BENCH_ROUNDS (alternating rounds of the list comparison, 3), BENCH_WORKERS
-(gunicorn workers for every server, 4), BENCH_CONNECTIONS (100), BENCH_RATE (open-loop requests/s, 100).
+Run it through bench/run.sh (`make bench`), which checks for wrk and PostgreSQL and prepares the two virtualenvs.
+Environment knobs: BENCH_SECONDS (per measurement, 8), BENCH_ROUNDS (alternating rounds of the list comparison, 3),
+BENCH_WORKERS (gunicorn workers for every server, 4), BENCH_CONNECTIONS (100), BENCH_BASELINE (the commit whose
+list page the project's is compared with, in the same rounds; empty to skip).
 """
 
 import argparse
+import io
 import json
 import os
 import platform
+import random
 import re
 import secrets
 import shlex
@@ -16,6 +19,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tarfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,8 +36,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-# shared/ lies beside the clone (../shared); a git worktree sits one level deeper.
-PEERS = next((p / "shared" / "peers" for p in ROOT.parents if (p / "shared" / "peers").is_dir()), ROOT.parent)
 PROJECT_PY = ROOT / ".venv" / "bin" / "python"
 BENCH_BIN = BENCH / ".venv" / "bin"
 
@@ -41,16 +43,26 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 WORKERS = os.environ.get("BENCH_WORKERS", "4")
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "100"))
-RATE = float(os.environ.get("BENCH_RATE", "100"))
+# The list page must stay within 10% of main before the fields, sync and account work (issue #12), in the same run.
+BASELINE = os.environ.get("BENCH_BASELINE", "ba6919d")
+# Open-loop latency targets are taken at this share of each scenario's closed-loop capacity.
+LOAD_SHARE = 0.5
 THREADS = 2  # wrk threads: one per core of the 2-core reference machine
 WARMUP = 2
-DB = os.environ.get("BENCH_DB", "todo_bench")
+# Names of the benchmark's own, dropped and recreated on every run: never a database the tests or a developer use.
+DB = os.environ.get("BENCH_DB", "todo_benchmark")
+BASE_DB = f"{DB}_base"  # the baseline's own, migrated by its own code
 ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 DSN = f"host=127.0.0.1 port=5432 user=postgres dbname={DB}"
+BASE_DSN = f"host=127.0.0.1 port=5432 user=postgres dbname={BASE_DB}"
+BASE_ROOT = BENCH / "results" / f"baseline-{BASELINE}"
 # The port the servers under test connect to: bench/delayed_db.py's, to put a network between them and the database.
 SERVER_PG_PORT = os.environ.get("BENCH_PG_PORT", "5432")
 PEER_NAMES = ["ceiling", "fastapi-async", "fastapi-sync"]
 PROJECT_NAMES = ["project", "project-threads"]
+BASELINE_NAME = "baseline"
+PUT_BODY = b'{"title": "Updated by the benchmark", "description": "Full update.", "completed": false}'
+CREATE_BODY = b'{"title": "Created by the benchmark", "description": "Bench."}'
 
 
 class Keys:
@@ -114,10 +126,10 @@ def on_existing_data(tool: str, *, mode: str, big: bool):
         jwks_server.shutdown()
 
 
-def project_env(keys: Keys, auth_url: str) -> dict[str, str]:
+def project_env(keys: Keys, auth_url: str, *, db: str = DB) -> dict[str, str]:
     """Production settings, plain HTTP on 127.0.0.1, throttling out of the way."""
     return {
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{SERVER_PG_PORT}/{DB}",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{SERVER_PG_PORT}/{db}",
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_SECURE_SSL_REDIRECT": "false",
@@ -131,10 +143,10 @@ def project_env(keys: Keys, auth_url: str) -> dict[str, str]:
     }
 
 
-def procfile_web_command(threads: str) -> list[str]:
-    """The Procfile's `web:` command, as production runs it, with BENCH_WORKERS workers of `threads` threads each
-    (GUNICORN_THREADS), without its --bind."""
-    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
+def procfile_web_command(threads: str, *, root: Path = ROOT) -> list[str]:
+    """The Procfile's `web:` command of the checkout at `root`, as production runs it, with BENCH_WORKERS workers of
+    `threads` threads each (GUNICORN_THREADS), without its --bind; the project's virtualenv runs it."""
+    line = next(x for x in (root / "Procfile").read_text().splitlines() if x.startswith("web:"))
     env = {**os.environ, "WEB_CONCURRENCY": WORKERS, "GUNICORN_THREADS": threads}
     argv = shlex.split(re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: env.get(m[1], m[2]), line[len("web:") :]))
     del argv[argv.index("--bind") : argv.index("--bind") + 2]
@@ -143,7 +155,12 @@ def procfile_web_command(threads: str) -> list[str]:
 
 def make_servers(keys: Keys, auth_url: str, logs: Path) -> dict[str, servers.Server]:
     server_dsn = DSN.replace("port=5432", f"port={SERVER_PG_PORT}")
-    peer_env = {"BETTER_AUTH_SECRET": keys.secret, "PG_DSN": server_dsn, "PAGE": "50", "PEER_DB": DB}
+    peer_env = {
+        "BETTER_AUTH_SECRET": keys.secret,
+        "PG_DSN": server_dsn,
+        "PAGE": "50",
+        "PEER_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{SERVER_PG_PORT}/{DB}",
+    }
     gunicorn = str(BENCH_BIN / "gunicorn")
     uvicorn = ["--worker-class", "uvicorn.workers.UvicornWorker"]
     specs = {
@@ -151,18 +168,21 @@ def make_servers(keys: Keys, auth_url: str, logs: Path) -> dict[str, servers.Ser
         # default) for one across a network, as Neon is (see BENCHMARKS.md, "Worker model").
         "project": (procfile_web_command("1"), project_env(keys, auth_url), ROOT),
         "project-threads": (procfile_web_command("4"), project_env(keys, auth_url), ROOT),
-        "ceiling": ([gunicorn, "ceiling_app:app", "--workers", WORKERS], peer_env, PEERS),
+        "ceiling": ([gunicorn, "ceiling:app", "--workers", WORKERS], peer_env, BENCH),
         "fastapi-async": (
             [gunicorn, "peer_fastapi:app", *uvicorn, "--workers", WORKERS],
             {**peer_env, "PEER_MODE": "async"},
-            PEERS,
+            BENCH,
         ),
         "fastapi-sync": (
             [gunicorn, "peer_fastapi:app", *uvicorn, "--workers", WORKERS],
             {**peer_env, "PEER_MODE": "sync"},
-            PEERS,
+            BENCH,
         ),
     }
+    if (BASE_ROOT / "Procfile").exists():  # what baseline_checkout() made, on its own database
+        base_env = project_env(keys, auth_url, db=BASE_DB)
+        specs[BASELINE_NAME] = (procfile_web_command("1", root=BASE_ROOT), base_env, BASE_ROOT)
     return {
         name: servers.Server(name, argv, env=env, cwd=str(cwd), log_path=str(logs / f"{name}.log"))
         for name, (argv, env, cwd) in specs.items()
@@ -230,7 +250,7 @@ def alternating_rounds(
 
 def round_ratios(mine: list[dict], theirs: list[dict]) -> list[float]:
     """req/s ratios round by round: servers of one round ran back to back, the least disturbed by the machine."""
-    return [a["rps"] / b["rps"] for a, b in zip(mine, theirs, strict=True)]
+    return [a["rps"] / b["rps"] if b["rps"] else float("nan") for a, b in zip(mine, theirs, strict=True)]
 
 
 def median_of(runs: list[dict]) -> dict:
@@ -245,9 +265,22 @@ def median_of(runs: list[dict]) -> dict:
     return merged
 
 
-def migrate() -> None:
-    env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}", "DJANGO_DEBUG": "true"}
-    subprocess.run([str(PROJECT_PY), "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True)
+def migrate(*, db: str = DB, root: Path = ROOT) -> None:
+    env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db}", "DJANGO_DEBUG": "true"}
+    subprocess.run([str(PROJECT_PY), "manage.py", "migrate", "--no-input", "-v", "0"], cwd=root, env=env, check=True)
+
+
+def baseline_checkout() -> bool:
+    """The BENCH_BASELINE commit's files in bench/results/, from git; False when there is no such commit here."""
+    if (BASE_ROOT / "Procfile").exists():
+        return True
+    archive = subprocess.run(["git", "archive", "--format=tar", BASELINE], cwd=ROOT, capture_output=True)
+    if archive.returncode != 0:
+        print(f"  no baseline: git cannot find {BASELINE} ({archive.stderr.decode().strip()})", flush=True)
+        return False
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(BASE_ROOT, filter="data")
+    return True
 
 
 def project_python(script: str, *args: str, env: dict[str, str]) -> dict:
@@ -321,12 +354,56 @@ def write_token_files(run_dir: Path, data: dataset.DataSet, keys: Keys, issuer: 
     }
 
 
-def print_openloop(name: str, r: dict) -> None:
+def openloop_requests(*, mode: str, data: Path, port: int, query: str = "", **_) -> list[bytes]:
+    """The requests api.lua makes for a scenario, for the open-loop generator, in a shuffled order."""
+    rows = [line.split() for line in data.read_text().splitlines()]
+    random.Random(7).shuffle(rows)
+
+    def request(token: str, user: str, task: str = "") -> bytes:
+        base = f"/api/{user}/tasks"
+        method, path, body = {
+            "list": ("GET", f"/api/tasks{query}", b""),
+            "get": ("GET", f"{base}/{task}", b""),
+            "put": ("PUT", f"{base}/{task}", PUT_BODY),
+            "toggle": ("PATCH", f"{base}/{task}/complete", b""),
+            "create": ("POST", base, CREATE_BODY),
+        }[mode]
+        return openloop.http_request(method, path, host="127.0.0.1", port=port, token=token, body=body)
+
+    return [request(*row) for row in rows]
+
+
+def open_loop(server: servers.Server, label: str, *, rate: float, requests: list[bytes]) -> dict:
+    result = openloop.measure(host="127.0.0.1", port=server.port, requests=requests, rate=rate, seconds=SECONDS)
     print(
-        f"  {name:<34} p50 {r['p50_ms']:6.1f}  p99 {r['p99_ms']:6.1f}  p99.9 {r['p999_ms']:6.1f} ms"
-        f"  errors {r['errors']} {r['error_kinds']}",
+        f"  {'open loop ' + label:<44} {rate:6.0f} req/s  p50 {result['p50_ms']:6.1f}  p99 {result['p99_ms']:6.1f}"
+        f"  max {result['max_ms']:6.1f} ms  generator lag p99 {result['lag_p99_ms']:.1f} ms"
+        f"  errors {result['errors']} {result['error_kinds']}",
         flush=True,
     )
+    return result
+
+
+def project_runs(server: servers.Server, scenarios: list[tuple[str, str, dict]], results: dict) -> None:
+    """Each scenario closed-loop (its capacity), then open-loop at LOAD_SHARE of that capacity (its latency)."""
+    for key, label, kwargs in scenarios:
+        closed = measure(server, label, **kwargs)
+        results["scenarios"][key] = {"label": label, **closed}
+        if kwargs["mode"] == "delete":  # every delete needs an id of its own; the closed loop used them up
+            continue
+        requests = openloop_requests(**kwargs, port=server.port)
+        results["openloop"][key] = {
+            "label": label,
+            **open_loop(server, label, rate=LOAD_SHARE * closed["rps"], requests=requests),
+        }
+
+
+def generator_check(server: servers.Server, results: dict) -> None:
+    """The open-loop generator at the highest rate it was asked for, against /health (no database, no token): what
+    it adds to every latency, and whether it keeps its schedule on this machine."""
+    rate = max(r["rate"] for r in results["openloop"].values())
+    requests = [b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"]
+    results["generator"] = open_loop(server, "/health (generator check)", rate=rate, requests=requests)
 
 
 def bench(names: list[str], run_dir: Path, results: dict) -> None:
@@ -336,6 +413,13 @@ def bench(names: list[str], run_dir: Path, results: dict) -> None:
     dataset.recreate_database(ADMIN_DSN, DB)
     migrate()
     data = dataset.load(DSN)
+    if BASELINE and baseline_checkout():
+        print(f"Database {BASE_DB} for the baseline {BASELINE}: recreate, migrate with its code, load", flush=True)
+        dataset.recreate_database(ADMIN_DSN, BASE_DB)
+        migrate(db=BASE_DB, root=BASE_ROOT)
+        dataset.load(BASE_DSN)  # the same seed: the same users, tasks and ids
+        names = [*names, BASELINE_NAME]
+        results["baseline"] = BASELINE
 
     keys = Keys()
     jwks_server, auth_url = servers.serve_jwks(keys.jwks())
@@ -348,29 +432,17 @@ def bench(names: list[str], run_dir: Path, results: dict) -> None:
         runs = alternating_rounds(fleet, names, ROUNDS, tokens[0], mode="list", data=files["hs"])
         results["list"] = {name: median_of(r) for name, r in runs.items()}
         results["list_rounds"] = runs
-        if "ceiling" in runs:
-            for name, r in runs.items():
+        for name, r in runs.items():
+            if "ceiling" in runs:
                 results["list"][name]["vs_ceiling"] = statistics.median(round_ratios(r, runs["ceiling"]))
+            if BASELINE_NAME in runs:
+                results["list"][name]["vs_baseline"] = statistics.median(round_ratios(r, runs[BASELINE_NAME]))
 
         if "project" in names:
-            print("Project reads", flush=True)
+            print(f"Project scenarios: closed loop, then open loop at {LOAD_SHARE:.0%} of the closed loop's req/s")
             with running(fleet["project"], tokens[0]) as server:
-                for key, label, kwargs in scenarios[:5]:
-                    results["scenarios"][key] = {"label": label, **measure(server, label, **kwargs)}
-
-        print(f"Open loop: list first page at {RATE:.0f} req/s for {SECONDS} s", flush=True)
-        for name in names:
-            with running(fleet[name], tokens[0]) as server:
-                load = dict(host="127.0.0.1", port=server.port, path="/api/tasks", tokens=tokens, rate=RATE)
-                openloop.measure(**load, seconds=WARMUP)
-                results["openloop"][name] = openloop.measure(**load, seconds=SECONDS)
-                print_openloop(name, results["openloop"][name])
-
-        if "project" in names:
-            print("Project writes", flush=True)
-            with running(fleet["project"], tokens[0]) as server:
-                for key, label, kwargs in scenarios[5:]:
-                    results["scenarios"][key] = {"label": label, **measure(server, label, **kwargs)}
+                project_runs(server, scenarios, results)
+                generator_check(server, results)
             env = project_env(keys, auth_url)
             print("SQL queries per request", flush=True)
             results["queries"] = project_python("queries.py", str(run_dir), env=env)
@@ -395,7 +467,8 @@ def main() -> int:
     started = time.monotonic()
     run_dir = BENCH / "results" / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     run_dir.mkdir(parents=True)
-    config = {"seconds": SECONDS, "rounds": ROUNDS, "workers": WORKERS, "connections": CONNECTIONS, "rate": RATE}
+    config = {"seconds": SECONDS, "rounds": ROUNDS, "workers": WORKERS, "connections": CONNECTIONS}
+    config["load_share"] = LOAD_SHARE
     results: dict = {"machine": machine(), "config": config, "list": {}, "scenarios": {}, "openloop": {}}
     bench(args.servers.split(","), run_dir, results)
     results["elapsed_s"] = time.monotonic() - started
