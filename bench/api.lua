@@ -1,12 +1,15 @@
 -- wrk script for the todo API. Environment:
---   BENCH_MODE  list | get | put | toggle | create | delete
+--   BENCH_MODE  list | get | put | toggle | create | create-key | delete
 --   BENCH_DATA  file of "token user_id [task_id]" lines; requests are spread over its lines
+--   BENCH_PATH  path for list (default /api/tasks; /api/tasks/changes for the changes feed)
 --   BENCH_QUERY query string for list (e.g. "?page=100"), optional
+-- create-key is create with an Idempotency-Key header, a new key on every request.
 -- Reads pick a random line; delete walks the lines once, each thread its own share, so no id is deleted twice.
 -- done() prints one line "BENCHJSON {...}" that bench/run.py parses.
 
 local mode = os.getenv("BENCH_MODE") or "list"
 local query = os.getenv("BENCH_QUERY") or ""
+local list_path = os.getenv("BENCH_PATH") or "/api/tasks"
 local rows = {}
 for line in io.lines(os.getenv("BENCH_DATA")) do
   local token, user, task = line:match("^(%S+)%s+(%S+)%s*(%S*)")
@@ -39,7 +42,7 @@ function request()
   local headers = { ["Authorization"] = "Bearer " .. row.token }
   local base = "/api/" .. row.user .. "/tasks"
   if mode == "list" then
-    return wrk.format("GET", "/api/tasks" .. query, headers)
+    return wrk.format("GET", list_path .. query, headers)
   elseif mode == "get" then
     return wrk.format("GET", base .. "/" .. row.task, headers)
   elseif mode == "put" then
@@ -47,8 +50,11 @@ function request()
     return wrk.format("PUT", base .. "/" .. row.task, headers, put_body)
   elseif mode == "toggle" then
     return wrk.format("PATCH", base .. "/" .. row.task .. "/complete", headers)
-  elseif mode == "create" then
+  elseif mode == "create" or mode == "create-key" then
     headers["Content-Type"] = "application/json"
+    if mode == "create-key" then
+      headers["Idempotency-Key"] = string.format("bench-%d-%d-%d", thread_id, sent, math.random(1000000000))
+    end
     return wrk.format("POST", base, headers, create_body)
   elseif mode == "delete" then
     return wrk.format("DELETE", base .. "/" .. row.task, headers)

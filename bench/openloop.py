@@ -116,9 +116,19 @@ async def run(
     }
 
 
-def http_request(method: str, path: str, *, host: str, port: int, token: str, body: bytes = b"") -> bytes:
-    """One HTTP/1.1 request as bytes, with a bearer token and, when given, a JSON body."""
+def http_request(
+    method: str,
+    path: str,
+    *,
+    host: str,
+    port: int,
+    token: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    """One HTTP/1.1 request as bytes, with a bearer token, the given headers and, when given, a JSON body."""
     head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     if body:
         head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
     return (head + "\r\n").encode() + body

@@ -140,10 +140,16 @@ def checks(results: dict) -> list[str]:
             ratio = lst["project"]["vs_ceiling"] / lst[peer]["vs_ceiling"]
             check(ratio >= 1.5, f"project list >= 1.5x the {peer} peer ({ratio:.2f})")
     sc = results["scenarios"]
-    page1, page100 = sc.get("list"), sc.get("page100")
-    if page1 and page100:
-        ratio = page100["p50_ms"] / page1["p50_ms"]
-        check(ratio <= 1.5, f"page 100 of the 100k user within 1.5x of page 1 (p50 ratio {ratio:.2f})")
+    # (scenario, the one it is compared with, the most its closed-loop p50 may be of that one's)
+    bounds = [("page100", "list", 1.5), ("create-key", "create", 1.5), ("changes", "list", 1.0)]
+    bounds += [(key, "big", 3.0) for key in ("tag1", "priority", "overdue", "due")]
+    for key, base, most in bounds:
+        if key in sc and base in sc:
+            ratio = sc[key]["p50_ms"] / sc[base]["p50_ms"]
+            check(
+                ratio <= most,
+                f"{sc[key]['label']}: p50 at most {most}x {sc[base]['label']} (closed loop, ratio {ratio:.2f})",
+            )
     for alg in ("HS256", "EdDSA"):
         if alg in results.get("jwt", {}):
             r = results["jwt"][alg]

@@ -32,6 +32,7 @@ import jwt
 import openloop
 import report
 import servers
+import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 BENCH = Path(__file__).resolve().parent
@@ -198,9 +199,9 @@ def running(server: servers.Server, ready_token: str):
         server.stop()
 
 
-def wrk(url: str, *, mode: str, data: Path, query: str = "", seconds: int = SECONDS) -> dict:
+def wrk(url: str, *, mode: str, data: Path, query: str = "", path: str = "/api/tasks", seconds: int = SECONDS) -> dict:
     """One wrk run; returns req/s, latency percentiles in ms and the error count."""
-    env = {**os.environ, "BENCH_MODE": mode, "BENCH_DATA": str(data), "BENCH_QUERY": query}
+    env = {**os.environ, "BENCH_MODE": mode, "BENCH_DATA": str(data), "BENCH_QUERY": query, "BENCH_PATH": path}
     env["BENCH_THREADS"] = str(THREADS)
     argv = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s"]
     out = subprocess.run(
@@ -322,20 +323,52 @@ def machine() -> dict:
     }
 
 
+def api_parameters() -> dict[tuple[str, str], set[str]]:
+    """(METHOD, path) -> its parameter names (query and header), from this checkout's openapi.yaml: the scenarios
+    of routes and filters that other changes add run only where the code has them."""
+    schema = yaml.safe_load((ROOT / "openapi.yaml").read_text())
+    return {
+        (method.upper(), path): {parameter["name"] for parameter in operation.get("parameters", [])}
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+    }
+
+
 def project_scenarios(files: dict[str, Path]) -> list[tuple[str, str, dict]]:
-    """(key, label, wrk arguments) of every project scenario; the key is shared with queries.py."""
+    """(key, label, wrk arguments) of every project scenario, reads first; the key is shared with queries.py."""
+    api = api_parameters()
     search = f"?completed=false&search={dataset.SEARCH_WORD}"
-    return [
+    big = dict(mode="list", data=files["big"])
+    reads = [
         ("list", "list page 1 (10k-task users)", dict(mode="list", data=files["hs"])),
         ("list-eddsa", "list page 1, EdDSA token", dict(mode="list", data=files["ed"])),
-        ("page100", "list page 100 (100k-task user)", dict(mode="list", data=files["big"], query="?page=100")),
+        ("page100", "list page 100 (100k-task user)", dict(big, query="?page=100")),
         ("filter", f"list {search[1:]}", dict(mode="list", data=files["hs"], query=search)),
-        ("get", "get one", dict(mode="get", data=files["read"])),
+    ]
+    if {"tag", "priority", "overdue"} <= api[("GET", "/api/tasks")]:
+        reads += [
+            ("big", "list page 1 (100k-task user)", big),
+            *(
+                (f"tag{share}", f"list tag= on {share}% (100k-task user)", dict(big, query=f"?tag={tag}"))
+                for share, tag in dataset.TAG_SHARES.items()
+            ),
+            ("priority", "list priority=high (100k-task user)", dict(big, query="?priority=high")),
+            ("overdue", "list overdue=true (100k-task user)", dict(big, query="?overdue=true")),
+            ("due", "list ordering=due_at (100k-task user)", dict(big, query="?ordering=due_at")),
+        ]
+    if ("GET", "/api/tasks/changes") in api:
+        feed = dict(mode="list", data=files["hs"], path="/api/tasks/changes", query="?limit=100")
+        reads.append(("changes", "changes feed, first page of 100", feed))
+    reads.append(("get", "get one", dict(mode="get", data=files["read"])))
+    writes = [
         ("put", "full update (PUT)", dict(mode="put", data=files["read"])),
         ("toggle", "toggle", dict(mode="toggle", data=files["read"])),
         ("create", "create", dict(mode="create", data=files["hs"])),
-        ("delete", "delete", dict(mode="delete", data=files["delete"], warmup_data=files["delete-warmup"])),
     ]
+    if "Idempotency-Key" in api[("POST", "/api/tasks")]:
+        writes.append(("create-key", "create with an Idempotency-Key", dict(mode="create-key", data=files["hs"])))
+    writes.append(("delete", "delete", dict(mode="delete", data=files["delete"], warmup_data=files["delete-warmup"])))
+    return reads + writes
 
 
 def write_token_files(run_dir: Path, data: dataset.DataSet, keys: Keys, issuer: str) -> dict[str, Path]:
@@ -354,23 +387,30 @@ def write_token_files(run_dir: Path, data: dataset.DataSet, keys: Keys, issuer: 
     }
 
 
-def openloop_requests(*, mode: str, data: Path, port: int, query: str = "", **_) -> list[bytes]:
-    """The requests api.lua makes for a scenario, for the open-loop generator, in a shuffled order."""
+def openloop_requests(
+    *, mode: str, data: Path, port: int, count: int, query: str = "", path: str = "/api/tasks", **_
+) -> list[bytes]:
+    """`count` requests as api.lua makes them for a scenario, for the open-loop generator, in a shuffled order."""
+    rng = random.Random(7)
     rows = [line.split() for line in data.read_text().splitlines()]
-    random.Random(7).shuffle(rows)
 
     def request(token: str, user: str, task: str = "") -> bytes:
         base = f"/api/{user}/tasks"
-        method, path, body = {
-            "list": ("GET", f"/api/tasks{query}", b""),
+        method, target, body = {
+            "list": ("GET", f"{path}{query}", b""),
             "get": ("GET", f"{base}/{task}", b""),
             "put": ("PUT", f"{base}/{task}", PUT_BODY),
             "toggle": ("PATCH", f"{base}/{task}/complete", b""),
             "create": ("POST", base, CREATE_BODY),
+            "create-key": ("POST", base, CREATE_BODY),
         }[mode]
-        return openloop.http_request(method, path, host="127.0.0.1", port=port, token=token, body=body)
+        # A new Idempotency-Key on every request: the cost of keeping a key, not of replaying one.
+        headers = {"Idempotency-Key": f"bench-{rng.getrandbits(64):x}"} if mode == "create-key" else {}
+        return openloop.http_request(
+            method, target, host="127.0.0.1", port=port, token=token, body=body, headers=headers
+        )
 
-    return [request(*row) for row in rows]
+    return [request(*rng.choice(rows)) for _ in range(count)]
 
 
 def open_loop(server: servers.Server, label: str, *, rate: float, requests: list[bytes]) -> dict:
@@ -389,13 +429,11 @@ def project_runs(server: servers.Server, scenarios: list[tuple[str, str, dict]],
     for key, label, kwargs in scenarios:
         closed = measure(server, label, **kwargs)
         results["scenarios"][key] = {"label": label, **closed}
-        if kwargs["mode"] == "delete":  # every delete needs an id of its own; the closed loop used them up
+        if kwargs["mode"] == "delete" or closed["rps"] < 1:  # every delete needs an id of its own, used up by now
             continue
-        requests = openloop_requests(**kwargs, port=server.port)
-        results["openloop"][key] = {
-            "label": label,
-            **open_loop(server, label, rate=LOAD_SHARE * closed["rps"], requests=requests),
-        }
+        rate = LOAD_SHARE * closed["rps"]
+        requests = openloop_requests(**kwargs, port=server.port, count=int(rate * SECONDS) + 1)
+        results["openloop"][key] = {"label": label, **open_loop(server, label, rate=rate, requests=requests)}
 
 
 def generator_check(server: servers.Server, results: dict) -> None:
@@ -445,7 +483,7 @@ def bench(names: list[str], run_dir: Path, results: dict) -> None:
                 generator_check(server, results)
             env = project_env(keys, auth_url)
             print("SQL queries per request", flush=True)
-            results["queries"] = project_python("queries.py", str(run_dir), env=env)
+            results["queries"] = project_python("queries.py", str(run_dir), *(key for key, _, _ in scenarios), env=env)
             print(f"  {results['queries']}")
             print("JWT verification micro-benchmark", flush=True)
             results["jwt"] = project_python("jwt_verify.py", env=env)
