@@ -4,10 +4,13 @@ Trust model: the JWT's verified `sub` is the user; nothing in the body or the pa
 """
 
 import re
+import time
 from typing import Any
 
+from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from . import tokens
@@ -104,3 +107,20 @@ class BetterAuthJWTAuthentication(BaseAuthentication):
         if parts and parts[0].lower() == self.keyword:
             return 'Bearer realm="api", error="invalid_token"'
         return 'Bearer realm="api"'
+
+
+class FreshToken(BasePermission):
+    """The token was issued (`iat`) at most ACCOUNT_DELETE_MAX_TOKEN_AGE seconds ago, so that a token stolen from a
+    log or a browser cannot do what cannot be undone. Better Auth mints a fresh JWT on every /api/auth/token call."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        issued_at = request.user.claims.get("iat")
+        # The leeway allows for the clocks of Better Auth and the API disagreeing by a few seconds.
+        max_age = settings.ACCOUNT_DELETE_MAX_TOKEN_AGE + settings.BETTER_AUTH_LEEWAY
+        if issued_at is None or time.time() - issued_at > max_age:
+            raise exceptions.AuthenticationFailed(
+                f"This needs a token issued in the last {settings.ACCOUNT_DELETE_MAX_TOKEN_AGE} seconds. Get a fresh "
+                "one from authClient.token() (or auth.api.getToken() on the server) and retry.",
+                code="token_not_fresh",
+            )
+        return True

@@ -25,6 +25,7 @@ ACTION_VERBS = {
     "destroy": "delete",
 }
 METHOD_VERBS = {"GET": "get", "POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
+FRESH_TOKEN_ERROR_CODES = [*AUTHENTICATION_ERROR_CODES, "token_not_fresh"]
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -37,6 +38,12 @@ class AuthenticationErrorSerializer(ErrorSerializer):
     """A 401: `code` says what the client should do (`token_expired`: get a fresh token and retry)."""
 
     code = serializers.ChoiceField(choices=AUTHENTICATION_ERROR_CODES)
+
+
+class FreshTokenErrorSerializer(ErrorSerializer):
+    """A 401 of a route that needs a fresh token: `token_not_fresh` means get a new token and retry."""
+
+    code = serializers.ChoiceField(choices=FRESH_TOKEN_ERROR_CODES)
 
 
 class ValidationErrorSerializer(ErrorSerializer):

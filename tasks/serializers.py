@@ -93,3 +93,11 @@ class CompleteSerializer(serializers.Serializer):
     """Body of PATCH .../complete: `completed` sets the state; without it the state flips."""
 
     completed = StrictBooleanField(required=False)
+
+
+class AccountExportSerializer(serializers.Serializer):
+    """The export document (GET .../account/export): every task of the user, as the API shows them."""
+
+    user_id = serializers.CharField()
+    exported_at = serializers.DateTimeField()
+    tasks = TaskSerializer(many=True)

@@ -1,7 +1,9 @@
-"""Both route families, `/api/tasks` and `/api/{user_id}/tasks`, each with an optional trailing slash."""
+"""Both route families, `/api/...` and `/api/{user_id}/...`, each with an optional trailing slash."""
 
+from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
+from .account_views import AccountExportView, AccountView
 from .views import TaskViewSet
 
 router = SimpleRouter()
@@ -9,4 +11,10 @@ router.trailing_slash = "/?"
 router.register(r"tasks", TaskViewSet, basename="task")
 router.register(r"(?P<user_id>[^/]+)/tasks", TaskViewSet, basename="user-task")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    re_path(r"^account/export/?$", AccountExportView.as_view(), name="account-export"),
+    re_path(r"^(?P<user_id>[^/]+)/account/export/?$", AccountExportView.as_view(), name="user-account-export"),
+    re_path(r"^account/?$", AccountView.as_view(), name="account"),
+    re_path(r"^(?P<user_id>[^/]+)/account/?$", AccountView.as_view(), name="user-account"),
+]

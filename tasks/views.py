@@ -38,6 +38,16 @@ LIST_PARAMETERS = [
 ]
 
 
+class UserPathMixin:
+    """A `user_id` in the path must be the token's `sub`: another user's path looks exactly like a task that does
+    not exist (404)."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if kwargs.get("user_id", request.user.id) != request.user.id:
+            raise NotFound()
+
+
 @extend_schema_view(
     list=extend_schema(summary="List tasks, newest first", parameters=LIST_PARAMETERS),
     create=extend_schema(summary="Create a task"),
@@ -46,7 +56,7 @@ LIST_PARAMETERS = [
     partial_update=extend_schema(summary="Change some fields of a task"),
     destroy=extend_schema(summary="Delete a task"),
 )
-class TaskViewSet(viewsets.ModelViewSet):
+class TaskViewSet(UserPathMixin, viewsets.ModelViewSet):
     """Tasks of the token's user. A `user_id` in the path must be the token's `sub`, or the answer is 404."""
 
     serializer_class = TaskSerializer
@@ -57,12 +67,6 @@ class TaskViewSet(viewsets.ModelViewSet):
     ordering = ["-created_at"]
     # Only UUIDs route to a task, so a malformed id is a plain 404 and never reaches the database.
     lookup_value_regex = "[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}"
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        # Another user's path looks exactly like a task that does not exist.
-        if kwargs.get("user_id", request.user.id) != request.user.id:
-            raise NotFound()
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular inspecting the view, with no user

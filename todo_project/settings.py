@@ -140,6 +140,8 @@ BETTER_AUTH_LEEWAY = env_int("BETTER_AUTH_LEEWAY", 5)
 # An unknown kid refreshes the JWKS at most once per cooldown, so made-up kids cannot flood Better Auth.
 BETTER_AUTH_JWKS_COOLDOWN = 10
 BETTER_AUTH_JWKS_TIMEOUT = 3
+# DELETE /api/account needs a token issued at most this many seconds ago: a stolen token must not wipe an account.
+ACCOUNT_DELETE_MAX_TOKEN_AGE = env_int("ACCOUNT_DELETE_MAX_TOKEN_AGE", 300)
 
 # --- REST framework -----------------------------------------------------------------------------------------------
 THROTTLE_USER_RATE = env_str("THROTTLE_USER_RATE", "600/min")
@@ -162,7 +164,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"AuthenticationErrorCode": "tasks.schema.AUTHENTICATION_ERROR_CODES"},
+    "ENUM_NAME_OVERRIDES": {
+        "AuthenticationErrorCode": "tasks.schema.AUTHENTICATION_ERROR_CODES",
+        "FreshTokenErrorCode": "tasks.schema.FRESH_TOKEN_ERROR_CODES",
+    },
     # Swagger UI's assets come from the pinned sidecar package, served by the API itself: /api/docs works offline
     # and does not change under you (the default loads swagger-ui-dist@latest from a CDN).
     "SWAGGER_UI_DIST": "SIDECAR",
