@@ -1,7 +1,15 @@
 // Lists, creates, toggles and deletes a task with the typed client, and prints what it saw as JSON:
 //   API_URL=http://127.0.0.1:8000 TOKEN=$(../.venv/bin/python ../manage.py mint_token alice) node build/demo.js
 // With STALE_TOKEN (say, an expired one), each call is sent with it first: the client must recover by itself.
-import { createTodoClient, createTask, deleteTask, listTasks, toggleTask } from "./todo-client.js";
+import {
+  createTodoClient,
+  createTask,
+  deleteTask,
+  downloadExport,
+  exportTasks,
+  listTasks,
+  toggleTask,
+} from "./todo-client.js";
 
 const token = process.env.TOKEN ?? "";
 const stale = process.env.STALE_TOKEN;
@@ -12,6 +20,10 @@ const api = createTodoClient(process.env.API_URL ?? "http://127.0.0.1:8000", {
 const created = await createTask(api, { title: "Buy milk", description: "2 litres, oat" });
 const listed = await listTasks(api, { completed: false, ordering: "-created_at" });
 const toggled = await toggleTask(api, created.id);
+const exported = await exportTasks(api);
+const downloaded: unknown = JSON.parse(await (await downloadExport(api)).text());
 await deleteTask(api, created.id);
 const after = await listTasks(api);
-console.log(JSON.stringify({ created, listedCount: listed.count, toggled, countAfterDelete: after.count }));
+console.log(
+  JSON.stringify({ created, listedCount: listed.count, toggled, exported, downloaded, countAfterDelete: after.count }),
+);

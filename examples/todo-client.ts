@@ -7,6 +7,7 @@ import type { components, paths } from "./generated/api";
 export type Task = components["schemas"]["Task"];
 export type NewTask = components["schemas"]["TaskRequest"];
 export type TaskPage = components["schemas"]["PaginatedTaskList"];
+export type AccountExport = components["schemas"]["AccountExport"];
 export type ListQuery = NonNullable<paths["/api/tasks"]["get"]["parameters"]["query"]>;
 type ErrorBody =
   | components["schemas"]["Error"]
@@ -75,4 +76,18 @@ export async function toggleTask(client: TodoClient, id: string): Promise<Task> 
 export async function deleteTask(client: TodoClient, id: string): Promise<void> {
   const { error, response } = await client.DELETE("/api/tasks/{id}", { params: { path: { id } } });
   if (!response.ok) throw new ApiError(response.status, error);
+}
+
+/** Every task of the user in one document (GET /api/account/export; the API streams it, however many there are). */
+export async function exportTasks(client: TodoClient): Promise<AccountExport> {
+  const { data, error, response } = await client.GET("/api/account/export");
+  if (data === undefined) throw new ApiError(response.status, error);
+  return data;
+}
+
+/** The same document as a file for the user to keep: a Blob, unparsed (it may hold 100,000 tasks). */
+export async function downloadExport(client: TodoClient): Promise<Blob> {
+  const { data, error, response } = await client.GET("/api/account/export", { parseAs: "blob" });
+  if (data === undefined) throw new ApiError(response.status, error);
+  return data;
 }

@@ -38,5 +38,8 @@ def test_typed_client_lists_creates_toggles_and_deletes(demo: str, live_server, 
     assert seen["created"]["user_id"] == "alice"
     assert seen["listedCount"] == 1
     assert seen["toggled"]["completed"] is True
+    assert seen["exported"]["user_id"] == "alice"
+    assert seen["exported"]["tasks"] == [seen["toggled"]]
+    assert seen["downloaded"]["tasks"] == [seen["toggled"]]
     assert seen["countAfterDelete"] == 0
     assert not Task.objects.exists()

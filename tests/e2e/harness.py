@@ -132,7 +132,8 @@ class BrowserSession:
         self.opener = direct_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
 
     def call(self, method: str, path: str, *, body: dict | None = None) -> tuple[int, dict[str, str], dict | None]:
-        return open_url(self.opener, method, f"{self.auth_url}{path}", body=body)
+        # A page on the frontend's origin: the browser sends Origin, which Better Auth checks when a cookie comes along.
+        return open_url(self.opener, method, f"{self.auth_url}{path}", body=body, headers={"Origin": self.auth_url})
 
     def token(self) -> str:
         """What `authClient.token()` does: GET /api/auth/token with the session cookie."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import jwt
 import pytest
 
-from tasks.models import Task
+from tasks.models import Task, TaskCount
 
 from .harness import ALGORITHMS, E2E_DIR, NODE, BetterAuthServer, BrowserSession, TodoApi
 
@@ -269,3 +269,51 @@ def test_readme_client_snippet_creates_and_lists_tasks(start_better_auth, todo_a
     assert seen["created"]["body"]["user_id"] == seen["userId"]
     assert seen["listed"]["status"] == 200
     assert [task["title"] for task in seen["listed"]["body"]["results"]] == ["Buy milk"]
+
+
+def test_deleting_the_better_auth_account_erases_the_users_data_in_the_api(start_better_auth, todo_api: TodoApi):
+    auth = start_better_auth(API_URL=todo_api.url)
+    todo_api.trust(auth)
+    ann, bob = sign_up_and_in(auth, "ann"), sign_up_and_in(auth, "bob")
+    titles = ["Buy milk", "Write report", "Call the bank"]
+    for title in titles:
+        assert todo_api.call("POST", "/api/tasks", ann.token, {"title": title})[0] == 201
+    status, _, bobs = todo_api.call("POST", f"/api/{bob.id}/tasks", bob.token, {"title": "Bob's own"})
+    assert status == 201
+
+    # Ann takes her tasks along first.
+    status, headers, document = todo_api.call("GET", f"/api/{ann.id}/account/export", ann.token)
+    assert status == 200, document
+    assert headers["content-disposition"] == 'attachment; filename="tasks-export.json"'
+    assert document["user_id"] == ann.id
+    assert sorted(task["title"] for task in document["tasks"]) == sorted(titles)
+
+    # Then she deletes her account in Better Auth, whose beforeDelete hook asks the API to erase her data.
+    status, _, body = ann.browser.call("POST", "/api/auth/delete-user", body={})
+    assert (status, body) == (200, {"success": True, "message": "User deleted"})
+
+    assert not Task.objects.filter(user_id=ann.id).exists()
+    assert not TaskCount.objects.filter(user_id=ann.id).exists()
+    # Her last JWT has not expired yet, but there is nothing behind it any more.
+    status, _, page = todo_api.call("GET", "/api/tasks", ann.token)
+    assert (status, page["count"], page["results"]) == (200, 0, [])
+    status, _, _ = ann.browser.call("GET", "/api/auth/token")
+    assert status == 401  # Better Auth no longer knows her session
+    status, _, page = todo_api.call("GET", "/api/tasks", bob.token)
+    assert [task["id"] for task in page["results"]] == [bobs["id"]]
+    assert TaskCount.objects.get(user_id=bob.id).total == 1
+
+
+def test_account_is_kept_when_the_api_does_not_erase_the_data(start_better_auth, todo_api: TodoApi, settings):
+    auth = start_better_auth(API_URL=todo_api.url)
+    todo_api.trust(auth)
+    ann = sign_up_and_in(auth, "ann")
+    assert todo_api.call("POST", "/api/tasks", ann.token, {"title": "Buy milk"})[0] == 201
+    settings.ACCOUNT_DELETE_MAX_TOKEN_AGE = -60  # every token is too old: the API answers 401 token_not_fresh
+
+    status, _, body = ann.browser.call("POST", "/api/auth/delete-user", body={})
+
+    assert status == 502, body
+    assert "did not erase" in body["message"]
+    assert Task.objects.filter(user_id=ann.id).count() == 1
+    assert ann.browser.token()  # the account and its session are still there
