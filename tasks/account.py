@@ -96,12 +96,12 @@ def export_chunks(*, user_id: str) -> Iterator[bytes]:
         yield b"]}"
 
 
-def next_chunk(*, user_id: str, after: Task | None) -> list[Task]:
-    """The user's next tasks in (created_at, id) order: the first ones, or those after the task `after`."""
+def next_chunk(*, user_id: str, after: dict | None) -> list[dict]:
+    """The user's next tasks in (created_at, id) order, the first ones or those after the task `after`: rows for
+    TaskSerializer, as a list page reads them (building models took most of a chunk's time: BENCHMARKS.md)."""
     tasks = Task.objects.filter(user_id=user_id)
     if after is not None:
         # created_at >= c bounds the index scan; the rest only skips the tasks created at c up to the last id.
-        tasks = tasks.filter(created_at__gte=after.created_at).filter(
-            Q(created_at__gt=after.created_at) | Q(id__gt=after.id)
-        )
-    return list(tasks.order_by("created_at", "id")[:EXPORT_CHUNK_SIZE])
+        created_at, last_id = after["created_at"], after["id"]
+        tasks = tasks.filter(created_at__gte=created_at).filter(Q(created_at__gt=created_at) | Q(id__gt=last_id))
+    return list(tasks.order_by("created_at", "id").values(*TaskSerializer.Meta.fields)[:EXPORT_CHUNK_SIZE])

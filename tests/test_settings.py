@@ -144,3 +144,17 @@ def test_jwks_url_defaults_to_better_auth_url():
     code = "import django; from django.conf import settings; django.setup(); print(settings.BETTER_AUTH_JWKS_URL)"
     result = run(code, {**PRODUCTION, "BETTER_AUTH_URL": "https://auth.example.com"})
     assert result.stdout.strip() == "https://auth.example.com/api/auth/jwks"
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", "300"), ("60", "60")])
+def test_account_deletion_takes_tokens_up_to_300_seconds_old_unless_set(value, expected):
+    code = (
+        "import django; from django.conf import settings; django.setup(); print(settings.ACCOUNT_DELETE_MAX_TOKEN_AGE)"
+    )
+    result = run(code, {**PRODUCTION, "ACCOUNT_DELETE_MAX_TOKEN_AGE": value})
+    assert result.stdout.strip() == expected, result.stderr
+
+
+def test_account_deletion_max_token_age_must_be_a_number():
+    result = run("import django; django.setup()", {**PRODUCTION, "ACCOUNT_DELETE_MAX_TOKEN_AGE": "5 minutes"})
+    assert "ACCOUNT_DELETE_MAX_TOKEN_AGE must be a whole number" in result.stderr
