@@ -1,7 +1,7 @@
 """The account routes on PostgreSQL: export time and the worker's peak memory at 10k and 100k tasks, and the erasure
 of the 100k-task user while another user keeps reading and writing.
 
-    .venv/bin/python bench/account.py [--rounds 3]        (the project's interpreter; about 3 minutes)
+    .venv/bin/python bench/account.py [--rounds 3]        (the project's interpreter; about 5 minutes)
 
 Data: its own database (todo_account_bench, dropped and made again), users of 10,000 and 100,000 tasks loaded with
 COPY (bench/dataset.py). Servers: the project under gunicorn with production settings, one sync worker, started
