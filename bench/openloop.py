@@ -83,6 +83,7 @@ async def run(
     lags: list[float] = []
     tasks = []
     total = int(rate * seconds)
+    cpu_start = time.process_time()
     start = time.perf_counter()
     for i in range(total):
         due = start + i / rate
@@ -92,6 +93,7 @@ async def run(
         tasks.append(asyncio.create_task(one(pool, requests[i % len(requests)], due, 10.0, latencies, errors, lags)))
     sending = time.perf_counter() - start
     await asyncio.gather(*tasks)
+    cpu = time.process_time() - cpu_start
     while not pool.idle.empty():
         pool.idle.get_nowait()[1].close()
     latencies.sort()
@@ -113,6 +115,8 @@ async def run(
         "max_ms": latencies[-1] * 1000 if latencies else float("nan"),
         # The generator's own lateness: well under the latencies measured, or it and not the server is the limit.
         "lag_p99_ms": pct(0.99, lags),
+        # The generator's CPU per request: at `rate` it takes rate x this of one core away from the server.
+        "client_cpu_us": cpu / total * 1e6 if total else float("nan"),
     }
 
 

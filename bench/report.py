@@ -78,8 +78,9 @@ def render(results: dict) -> str:
             "stall shows in the tail instead of slowing the load (no coordinated omission). `lag p99` is how late the "
             "generator itself sent its requests.",
             "",
-            "| scenario | req/s asked | sent | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | lag p99 ms | errors |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| scenario | req/s asked | sent | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | lag p99 ms | errors "
+            "| generator CPU µs/request |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         rows = [(r["label"], r) for r in results["openloop"].values()]
         if "generator" in results:
@@ -92,6 +93,7 @@ def render(results: dict) -> str:
                     f"{r['achieved_rps']:.0f}",
                     *(ms(r[key]) for key in ("p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms", "lag_p99_ms")),
                     r["errors"],
+                    f"{r.get('client_cpu_us', float('nan')):.0f}",
                 )
             )
 

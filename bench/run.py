@@ -418,6 +418,7 @@ def open_loop(server: servers.Server, label: str, *, rate: float, requests: list
     print(
         f"  {'open loop ' + label:<44} {rate:6.0f} req/s  p50 {result['p50_ms']:6.1f}  p99 {result['p99_ms']:6.1f}"
         f"  max {result['max_ms']:6.1f} ms  generator lag p99 {result['lag_p99_ms']:.1f} ms"
+        f" CPU {result['client_cpu_us']:.0f} µs/request"
         f"  errors {result['errors']} {result['error_kinds']}",
         flush=True,
     )
