@@ -1,6 +1,11 @@
-"""The benchmark data set: 20 users x 10,000 tasks plus one user with 100,000, bulk-loaded with COPY."""
+"""The benchmark data set: 20 users x 10,000 tasks plus one user with 100,000, bulk-loaded with COPY.
+
+The due dates, priorities and tags (issue #12) are loaded where the schema has them, drawn from a random stream of
+their own, so a schema without them (the baseline's) gets the very same tasks.
+"""
 
 import io
+import json
 import random
 import sys
 import uuid
@@ -13,6 +18,12 @@ SEARCH_WORD = "invoice"  # in about 1 title in 20, so `search=` has a realistic,
 VERBS = ["Write", "Review", "Call", "Fix", "Plan", "Send", "Read", "Clean", "Buy", "Book", "Check", "Pay"]
 NOUNS = ["report", "email", "garden", "budget", "slides", "car", "tickets", "notes", "kitchen", "draft"]
 CHUNK = 20_000
+BASE_COLUMNS = ("id", "user_id", "title", "description", "completed", "created_at", "updated_at")
+# On the 100k-task user: each tag on this share (%) of the tasks, `priority=high` on a quarter, a tenth overdue.
+TAG_SHARES = {1: "errand", 10: "home", 50: "work"}
+HIGH_SHARE = 0.25
+OVERDUE_SHARE = 0.10
+PRIORITIES = ["none", "low", "medium", "high"]
 
 
 @dataclass
@@ -29,10 +40,46 @@ def better_auth_id(rng: random.Random) -> str:
     return "".join(rng.choice(alphabet) for _ in range(32))
 
 
-def task_lines(rng: random.Random, user_id: str, count: int, ids: list[str]):
+class NewFields:
+    """How this schema stores the fields of issue #12, read from information_schema: the columns to COPY beyond
+    BASE_COLUMNS and their values as COPY text."""
+
+    def __init__(self, cur) -> None:
+        cur.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'tasks_task'")
+        types = dict(cur.fetchall())
+        self.columns = tuple(c for c in ("due_at", "priority", "tags", "completed_at", "version") if c in types)
+        self.types = types
+
+    def values(self, rng: random.Random, *, completed: bool, updated: datetime, now: datetime, big: bool) -> list[str]:
+        if big:
+            tags = [tag for share, tag in TAG_SHARES.items() if rng.random() < share / 100]
+            priority = "high" if rng.random() < HIGH_SHARE else rng.choice(PRIORITIES[:3])
+            # Overdue is open and past due: drawn among the open tasks so that a tenth of all tasks are.
+            overdue = not completed and rng.random() < OVERDUE_SHARE / 0.7
+        else:
+            tags = rng.sample(["home", "work", "errand", "urgent", "later"], rng.choice([0, 0, 1, 2]))
+            priority, overdue = rng.choice(PRIORITIES), False
+        if overdue:
+            due = now - timedelta(hours=rng.randrange(1, 24 * 30))
+        elif rng.random() < 0.5:
+            due = now + timedelta(hours=rng.randrange(1, 24 * 60))
+        else:
+            due = None
+        value = {
+            "due_at": due.isoformat() if due else r"\N",
+            "priority": str(PRIORITIES.index(priority)) if "int" in self.types.get("priority", "") else priority,
+            "tags": json.dumps(tags) if self.types.get("tags") in ("json", "jsonb") else "{" + ",".join(tags) + "}",
+            "completed_at": updated.isoformat() if completed else r"\N",
+            "version": "1",
+        }
+        return [value[column] for column in self.columns]
+
+
+def task_lines(rng: random.Random, user_id: str, count: int, ids: list[str], *, new_fields=None, big=False):
     """Yield COPY text lines for `count` tasks of one user, created over the past year; append their ids."""
     now = datetime.now(UTC)
     step = timedelta(days=365) / count
+    extra = random.Random(f"{user_id} new fields")
     for i in range(count):
         task_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         ids.append(task_id)
@@ -43,6 +90,8 @@ def task_lines(rng: random.Random, user_id: str, count: int, ids: list[str]):
         created = now - step * (count - i) - timedelta(microseconds=rng.randrange(1000))
         updated = created + timedelta(seconds=rng.randrange(86_400))
         fields = [task_id, user_id, title, description, completed, created.isoformat(), updated.isoformat()]
+        if new_fields is not None and new_fields.columns:
+            fields += new_fields.values(extra, completed=completed == "t", updated=updated, now=now, big=big)
         yield "\t".join(fields) + "\n"
 
 
@@ -55,7 +104,7 @@ def progress(done: int, total: int) -> None:
     sys.stderr.flush()
 
 
-def copy_tasks(cur, lines, total: int) -> None:
+def copy_tasks(cur, lines, total: int, *, columns: tuple[str, ...] = BASE_COLUMNS) -> None:
     """COPY the lines into tasks_task in chunks, drawing a progress bar."""
     done = 0
     buffer = io.StringIO()
@@ -63,10 +112,7 @@ def copy_tasks(cur, lines, total: int) -> None:
         buffer.write(line)
         if n % CHUNK == 0 or n == total:
             buffer.seek(0)
-            cur.copy_expert(
-                "COPY tasks_task (id, user_id, title, description, completed, created_at, updated_at) FROM STDIN",
-                buffer,
-            )
+            cur.copy_expert(f"COPY tasks_task ({', '.join(columns)}) FROM STDIN", buffer)
             done = n
             progress(done, total)
             buffer = io.StringIO()
@@ -78,15 +124,16 @@ def load(dsn: str, *, users: int = 20, per_user: int = 10_000, big: int = 100_00
     data = DataSet(users=[better_auth_id(rng) for _ in range(users)], big_user=better_auth_id(rng))
     small_ids: list[list[str]] = [[] for _ in data.users]
 
-    def all_lines():
+    def all_lines(new_fields: NewFields):
         for user_id, ids in zip(data.users, small_ids, strict=True):
-            yield from task_lines(rng, user_id, per_user, ids)
-        yield from task_lines(rng, data.big_user, big, [])
+            yield from task_lines(rng, user_id, per_user, ids, new_fields=new_fields)
+        yield from task_lines(rng, data.big_user, big, [], new_fields=new_fields, big=True)
 
     conn = psycopg2.connect(dsn)
     try:
         with conn, conn.cursor() as cur:
-            copy_tasks(cur, all_lines(), users * per_user + big)
+            new_fields = NewFields(cur)
+            copy_tasks(cur, all_lines(new_fields), users * per_user + big, columns=BASE_COLUMNS + new_fields.columns)
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute("VACUUM ANALYZE tasks_task")
