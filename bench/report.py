@@ -33,7 +33,9 @@ def render(results: dict) -> str:
     lines = [
         f"Run of {m['date']} at commit `{m['commit']}`: {m['cores']} cores ({m['cpu']}), {c['workers']} gunicorn "
         f"workers per server, wrk with {c['connections']} connections, {c['seconds']} s per measurement after a "
-        f"warm-up, {results['elapsed_s'] / 60:.1f} min in all.",
+        f"warm-up, {results['elapsed_s'] / 60:.1f} min in all. Load average (5 min) at the start "
+        f"{m.get('load_start', float('nan')):.1f}, at the end {m.get('load_end', float('nan')):.1f}: above "
+        f"{m['cores']} means other work shared the cores.",
         "",
         f"### List, first page of 50 (median of {c['rounds']} alternating rounds)",
         "",

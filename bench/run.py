@@ -320,6 +320,7 @@ def machine() -> dict:
         "cpu": processor,
         "cores": os.cpu_count(),
         "commit": commit.stdout.strip() + ("+dirty" if dirty.stdout.strip() else ""),
+        "load_start": os.getloadavg()[1],  # what else ran on the machine: the 5-minute load average
     }
 
 
@@ -511,6 +512,7 @@ def main() -> int:
     results: dict = {"machine": machine(), "config": config, "list": {}, "scenarios": {}, "openloop": {}}
     bench(args.servers.split(","), run_dir, results)
     results["elapsed_s"] = time.monotonic() - started
+    results["machine"]["load_end"] = os.getloadavg()[1]
 
     (run_dir / "results.json").write_text(json.dumps(results, indent=2))
     table = report.render(results)
