@@ -47,9 +47,15 @@ class TokenUser:
 
 
 class ServiceUnavailable(exceptions.APIException):
+    """503; `wait` (seconds) becomes the `Retry-After` header, as DRF does for Throttled."""
+
     status_code = 503
     default_detail = "The service is temporarily unavailable; try again shortly."
     default_code = "service_unavailable"
+
+    def __init__(self, detail: str | None = None, *, wait: int) -> None:
+        super().__init__(detail)
+        self.wait = wait
 
 
 class BetterAuthJWTAuthentication(BaseAuthentication):
@@ -98,7 +104,8 @@ class BetterAuthJWTAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(f"Invalid token: {exc}.", code="token_invalid") from exc
         except tokens.KeysUnavailable as exc:
             raise ServiceUnavailable(
-                "The token's signing key could not be fetched from Better Auth; try again shortly."
+                "The token's signing key could not be fetched from Better Auth; try again shortly.",
+                wait=exc.retry_after,
             ) from exc
 
     def authenticate_header(self, request: Request) -> str:

@@ -3,6 +3,7 @@
 import http.client
 import json
 import logging
+import math
 import threading
 import time
 import unicodedata
@@ -14,6 +15,7 @@ import jwt
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from prometheus_client import Counter
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +47,15 @@ class TokenExpired(TokenError):
 
 
 class KeysUnavailable(Exception):
-    """The key a token needs could not be fetched from Better Auth's JWKS."""
+    """The key a token needs could not be fetched from Better Auth's JWKS; worth asking again in `retry_after` s."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+# Exported on /metrics: an operator alerts on a run of errors (Better Auth unreachable, keys going stale).
+JWKS_FETCHES = Counter("jwks_fetches", "Fetches of Better Auth's JWKS, by outcome.", ["outcome"])
 
 
 @dataclass(frozen=True)
@@ -57,47 +67,67 @@ class PublicKey:
 
 
 class JWKSCache:
-    """Better Auth's public keys by kid, refreshed on an unknown kid at most once per cooldown.
+    """Better Auth's public keys by kid, fetched again once they are `max_age` seconds old or a kid is unknown,
+    at most once per cooldown whatever asks for it.
 
-    A failed refresh keeps the keys already known, so an outage of Better Auth does not lock anybody out.
+    A failed fetch keeps the keys already known (stale-if-error) and is retried after the cooldown, so an outage
+    of Better Auth locks nobody out, while a key Better Auth withdraws is gone within max_age + cooldown.
     """
 
-    def __init__(self, url: str, *, cooldown: float, timeout: float) -> None:
+    def __init__(self, url: str, *, max_age: float, cooldown: float, timeout: float) -> None:
         self.url = url
+        self.max_age = max_age
         self.cooldown = cooldown
         self.timeout = timeout
         self.keys: dict[str, PublicKey] = {}
-        self.last_refresh: float | None = None
-        self.last_refresh_failed = False
+        # time.monotonic() after which the keys are fetched again before use: never fetched yet, so at once.
+        self.stale_at = float("-inf")
+        self.last_fetch: float | None = None
+        self.last_fetch_failed = False
         self._lock = threading.Lock()
+
+    def current(self, kid: str) -> PublicKey | None:
+        """The key for `kid` as Better Auth publishes it now (fetched again first once the copy is stale)."""
+        if time.monotonic() >= self.stale_at:
+            self._fetch_if_due(unknown_kid=False)
+        return self.keys.get(kid)
 
     def get(self, kid: str) -> PublicKey:
         """Return the key for `kid`; raise TokenInvalid if Better Auth does not publish it, KeysUnavailable if
         Better Auth could not be asked."""
-        key = self.keys.get(kid)
+        key = self.current(kid)
         if key is None:
-            self._refresh_if_due()
+            self._fetch_if_due(unknown_kid=True)
             key = self.keys.get(kid)
         if key is not None:
             return key
-        if self.last_refresh_failed:
-            raise KeysUnavailable(f"could not fetch the signing keys from {self.url}")
+        if self.last_fetch_failed:
+            retry_after = self.cooldown - (time.monotonic() - (self.last_fetch or 0.0))
+            raise KeysUnavailable(
+                f"could not fetch the signing keys from {self.url}", retry_after=max(1, math.ceil(retry_after))
+            )
         raise TokenInvalid("the token was signed with a key Better Auth does not publish (unknown kid)")
 
-    def _refresh_if_due(self) -> None:
+    def _fetch_if_due(self, *, unknown_kid: bool) -> None:
         with self._lock:
             now = time.monotonic()
-            if self.last_refresh is not None and now - self.last_refresh < self.cooldown:
+            if self.last_fetch is not None and now - self.last_fetch < self.cooldown:
                 return
-            self.last_refresh = now
+            if not unknown_kid and now < self.stale_at:
+                return  # another thread fetched them while this one waited for the lock
+            self.last_fetch = now
             try:
                 document = self._fetch()
             except (OSError, ValueError, http.client.HTTPException) as exc:
                 logger.warning("JWKS fetch from %s failed: %s", self.url, exc)
-                self.last_refresh_failed = True
+                JWKS_FETCHES.labels(outcome="error").inc()
+                self.last_fetch_failed = True
+                self.stale_at = now + self.cooldown
             else:
+                JWKS_FETCHES.labels(outcome="ok").inc()
                 self.keys = parse_jwks(document)
-                self.last_refresh_failed = False
+                self.last_fetch_failed = False
+                self.stale_at = now + self.max_age
 
     def _fetch(self) -> Any:
         # The URL comes from settings, which allow only http(s).
@@ -132,7 +162,8 @@ class Verifier:
 
     A token that passed is remembered, so its next requests skip PyJWT's parsing and signature checks (their cost
     is in BENCHMARKS.md): it is taken from memory only while it has not expired and the key that verified it is
-    still current.
+    still the one Better Auth publishes (the JWKS is fetched again once it is max-age old, so this follows withdrawn
+    keys too).
     """
 
     def __init__(
@@ -149,7 +180,8 @@ class Verifier:
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
-        # token -> (claims, exp, alg, kid, the key object that verified it); oldest first.
+        # token -> (claims, exp, alg, kid, the secret or PublicKey that verified it); oldest first.
+        # Read without the lock (a dict read is atomic); every change holds it.
         self._verified: dict[str, tuple[dict[str, Any], float, str, Any, Any]] = {}
         self._verified_lock = threading.Lock()
 
@@ -158,26 +190,28 @@ class Verifier:
             raise TokenInvalid(f"the token is longer than {MAX_TOKEN_LENGTH} characters")
         remembered = self._verified.get(token)
         if remembered is not None:
-            claims, exp, algorithm, kid, source = remembered
+            claims, exp, algorithm, kid, key = remembered
             # PyJWT's own expiry rule; the other claims cannot turn invalid with time.
-            if exp > time.time() - self.leeway and self._key_source(algorithm, kid) is source:
+            if exp > time.time() - self.leeway and self._current_key(algorithm, kid) is key:
                 return dict(claims)
-            self._verified.pop(token, None)
+            self._forget(token)
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise TokenInvalid("the token is not a well-formed JWT") from exc
         algorithm, kid = header.get("alg"), header.get("kid")
+        # The key is read once: the one the signature is checked with is the one remembered, even if the JWKS
+        # is fetched again meanwhile (then the remembered token is checked again on its next request).
         key = self._key_for(algorithm, kid)
-        claims = self._decode(token, key, algorithm)
+        claims = self._decode(token, key.key if isinstance(key, PublicKey) else key, algorithm)
         check_numeric_dates(claims)
         check_subject(claims["sub"])
-        self._remember(token, (dict(claims), int(claims["exp"]), algorithm, kid, self._key_source(algorithm, kid)))
+        self._remember(token, (dict(claims), int(claims["exp"]), algorithm, kid, key))
         return claims
 
-    def _key_source(self, algorithm: str, kid: Any) -> Any:
-        """The object a token's key comes from: replaced when the secret changes or the JWKS is refreshed."""
-        return self.secret if algorithm == "HS256" else self.jwks.keys.get(kid)
+    def _current_key(self, algorithm: str, kid: Any) -> Any:
+        """The secret, or the key Better Auth publishes now under `kid` (None once withdrawn)."""
+        return self.secret if algorithm == "HS256" else self.jwks.current(kid)
 
     def _remember(self, token: str, entry: tuple) -> None:
         with self._verified_lock:
@@ -185,7 +219,12 @@ class Verifier:
                 del self._verified[next(iter(self._verified))]
             self._verified[token] = entry
 
-    def _key_for(self, algorithm: Any, kid: Any) -> Any:
+    def _forget(self, token: str) -> None:
+        with self._verified_lock:
+            self._verified.pop(token, None)
+
+    def _key_for(self, algorithm: Any, kid: Any) -> str | PublicKey:
+        """The secret for HS256, else the JWKS key named by `kid`, checked to be of the algorithm's family."""
         if algorithm == "HS256":
             if not self.secret:
                 raise TokenInvalid("HS256 tokens are not accepted: BETTER_AUTH_SECRET is not set")
@@ -198,7 +237,7 @@ class Verifier:
         kty, crv = ASYMMETRIC_KEY_TYPES[algorithm]
         if key.kty != kty or (crv and key.crv != crv) or (key.alg and key.alg != algorithm):
             raise TokenInvalid(f"the key {kid!r} is not a {algorithm} key")
-        return key.key
+        return key
 
     def _decode(self, token: str, key: Any, algorithm: str) -> dict[str, Any]:
         try:
@@ -243,6 +282,7 @@ def get_verifier() -> Verifier:
         _verifier = Verifier(
             jwks=JWKSCache(
                 settings.BETTER_AUTH_JWKS_URL,
+                max_age=settings.BETTER_AUTH_JWKS_MAX_AGE,
                 cooldown=settings.BETTER_AUTH_JWKS_COOLDOWN,
                 timeout=settings.BETTER_AUTH_JWKS_TIMEOUT,
             ),

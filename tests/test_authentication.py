@@ -88,11 +88,12 @@ def test_token_in_query_string_or_cookie_is_ignored(make_token):
     assert_refused(client.get(URL), "not_authenticated", token_sent=False)
 
 
-def test_unfetchable_key_is_503_not_401(make_token, better_auth):
+def test_unfetchable_key_is_503_not_401_with_retry_after_the_cooldown(make_token, better_auth):
     better_auth.failing = True
     response = get({"Authorization": f"Bearer {make_token(sub='alice')}"})
     assert response.status_code == 503
     assert "Better Auth" in response.json()["detail"]
+    assert 1 <= int(response["Retry-After"]) <= 10  # the fetch is tried again after the 10 s cooldown
 
 
 def test_hs256_token_works_without_any_jwks_request(make_token, better_auth):

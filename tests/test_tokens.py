@@ -2,11 +2,13 @@
 
 import base64
 import json
+import threading
 import time
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
+from prometheus_client import REGISTRY
 
 from tasks import tokens
 from tests.helpers import ASYMMETRIC, SECRET, SigningKey, generate_private_key
@@ -276,6 +278,63 @@ class TestJWKSCache:
         assert better_auth.hits == 1
 
 
+class TestJWKSMaxAge:
+    """The JWKS is fetched again once BETTER_AUTH_JWKS_MAX_AGE old; a failed fetch keeps the keys (stale-if-error)."""
+
+    @pytest.fixture(autouse=True)
+    def short_ages(self, settings):
+        settings.BETTER_AUTH_JWKS_MAX_AGE = 0.3
+        settings.BETTER_AUTH_JWKS_COOLDOWN = 0.2
+
+    def test_keys_are_fetched_again_only_once_max_age_old(self, make_token, better_auth):
+        token = make_token(sub="alice")
+        tokens.verify(token)
+        tokens.verify(make_token(sub="bob"))
+        assert better_auth.hits == 1
+        time.sleep(0.35)
+        assert tokens.verify(token)["sub"] == "alice"
+        assert better_auth.hits == 2
+
+    @pytest.mark.parametrize("remembered", [True, False], ids=["remembered token", "new token"])
+    def test_a_withdrawn_key_stops_working_within_max_age_without_any_unknown_kid(
+        self, make_token, better_auth, signing_keys, remembered
+    ):
+        token = make_token(sub="alice", alg="ES256")
+        assert tokens.verify(token if remembered else make_token(sub="bob", alg="ES256"))
+        better_auth.keys = [signing_keys["EdDSA"].jwk]
+        time.sleep(0.35)
+        with pytest.raises(tokens.TokenInvalid, match="unknown kid"):
+            tokens.verify(token)
+
+    def test_a_failed_fetch_keeps_the_keys_and_is_retried_after_the_cooldown(self, make_token, better_auth):
+        token = make_token(sub="alice")
+        tokens.verify(token)
+        better_auth.failing = True
+        time.sleep(0.35)
+        for _ in range(5):
+            assert tokens.verify(token)["sub"] == "alice"
+            assert tokens.verify(make_token(sub="bob"))["sub"] == "bob"
+        assert better_auth.hits == 2
+        time.sleep(0.25)
+        assert tokens.verify(token)["sub"] == "alice"
+        assert better_auth.hits == 3
+        better_auth.failing = False
+        time.sleep(0.25)
+        tokens.verify(token)
+        assert better_auth.hits == 4
+
+    def test_fetches_are_counted_by_outcome(self, make_token, better_auth):
+        def fetches(outcome):
+            return REGISTRY.get_sample_value("jwks_fetches_total", {"outcome": outcome}) or 0
+
+        before = {outcome: fetches(outcome) for outcome in ("ok", "error")}
+        tokens.verify(make_token(sub="alice"))
+        better_auth.failing = True
+        time.sleep(0.35)
+        tokens.verify(make_token(sub="alice"))
+        assert {outcome: fetches(outcome) - before[outcome] for outcome in ("ok", "error")} == {"ok": 1, "error": 1}
+
+
 class TestRememberedTokens:
     """A verified token is remembered per process; memory never accepts what a fresh check would refuse."""
 
@@ -329,3 +388,77 @@ class TestRememberedTokens:
         for n in range(12):
             tokens.verify(make_token(sub=f"user-{n}", alg="HS256"))
         assert len(tokens.get_verifier()._verified) == 5
+
+
+class TestRememberedTokensUnderThreads:
+    """Two threads interleaved at the exact point where the memory used to go wrong (events, not luck)."""
+
+    def test_a_key_withdrawn_while_a_token_is_being_verified_is_not_remembered_as_valid(
+        self, make_token, better_auth, settings, signing_keys, monkeypatch
+    ):
+        settings.BETTER_AUTH_JWKS_COOLDOWN = 0
+        token = make_token(sub="alice", alg="ES256")
+        decoding, refreshed = threading.Event(), threading.Event()
+        decode = jwt.decode
+
+        def decode_then_wait(*args, **kwargs):
+            claims = decode(*args, **kwargs)
+            decoding.set()
+            assert refreshed.wait(5)
+            return claims
+
+        def withdraw_the_key():
+            assert decoding.wait(5)
+            better_auth.keys = [signing_keys["EdDSA"].jwk]
+            with pytest.raises(tokens.TokenInvalid):
+                tokens.verify(make_token(sub="alice", headers={"kid": "trigger-refresh"}))
+            refreshed.set()
+
+        monkeypatch.setattr(tokens.jwt, "decode", decode_then_wait)
+        other = threading.Thread(target=withdraw_the_key)
+        other.start()
+        assert tokens.verify(token)["sub"] == "alice"  # verified before the key went: this request may pass
+        other.join(5)
+        monkeypatch.setattr(tokens.jwt, "decode", decode)
+        with pytest.raises(tokens.TokenInvalid, match="unknown kid"):
+            tokens.verify(token)
+
+    def test_forgetting_a_token_while_another_thread_evicts_it_is_no_error(self, make_token, monkeypatch):
+        monkeypatch.setattr(tokens, "REMEMBERED_TOKENS", 1)
+        verifier = tokens.get_verifier()
+        verifier.leeway = 3600
+        old = make_token(sub="alice", alg="HS256", exp=int(time.time()) - 60)
+        verifier.verify(old)  # remembered; expired once the leeway is back to 0
+        verifier.leeway = 0
+        chosen, forgotten = threading.Event(), threading.Event()
+
+        class PausingMemory(dict):
+            """Pauses the evicting thread right after it picked the oldest token, so the other thread runs."""
+
+            def __iter__(self):
+                oldest = next(super().__iter__())
+                chosen.set()
+                forgotten.wait(1)  # with a lock around both, the other thread cannot run here: no deadlock
+                return iter([oldest])
+
+        verifier._verified = PausingMemory(verifier._verified)
+        errors = []
+
+        def verify_the_expired_token():
+            assert chosen.wait(5)
+            with pytest.raises(tokens.TokenExpired):
+                verifier.verify(old)
+            forgotten.set()
+
+        def collect(target):
+            try:
+                target()
+            except BaseException as exc:  # noqa: BLE001 (reported by the assertion below)
+                errors.append(exc)
+
+        other = threading.Thread(target=collect, args=(verify_the_expired_token,))
+        other.start()
+        collect(lambda: verifier.verify(make_token(sub="bob", alg="HS256")))
+        other.join(5)
+        assert errors == []
+        assert verifier.verify(make_token(sub="carol", alg="HS256"))["sub"] == "carol"

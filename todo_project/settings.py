@@ -137,6 +137,8 @@ BETTER_AUTH_SECRET = env_str("BETTER_AUTH_SECRET")
 BETTER_AUTH_ISSUER = env_str("BETTER_AUTH_ISSUER")
 BETTER_AUTH_AUDIENCE = env_list("BETTER_AUTH_AUDIENCE", []) or None
 BETTER_AUTH_LEEWAY = env_int("BETTER_AUTH_LEEWAY", 5)
+# The JWKS is fetched again once this old, so a key Better Auth withdraws stops working within it + the cooldown.
+BETTER_AUTH_JWKS_MAX_AGE = env_int("BETTER_AUTH_JWKS_MAX_AGE", 300)
 # An unknown kid refreshes the JWKS at most once per cooldown, so made-up kids cannot flood Better Auth.
 BETTER_AUTH_JWKS_COOLDOWN = 10
 BETTER_AUTH_JWKS_TIMEOUT = 3
