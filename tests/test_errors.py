@@ -1,10 +1,15 @@
 """Error bodies: always JSON with a readable `detail`, never HTML or a stack trace (DEBUG is off in tests)."""
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection, transaction
 from rest_framework.test import APIClient
 
 from tasks.models import Task
+from todo_project import errors
 
 pytestmark = pytest.mark.django_db
 
@@ -115,6 +120,81 @@ def test_unreachable_database_is_503(alice, monkeypatch):
     assert response.status_code == 503
     assert response.json() == {"detail": "The database is unreachable; try again shortly."}
     assert response["Retry-After"] == "5"
+
+
+requires_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="a lock and a statement timeout of a real PostgreSQL server"
+)
+
+
+@contextmanager
+def table_locked_by_another_connection() -> Iterator[None]:
+    """Task's table locked ACCESS EXCLUSIVE by another connection (another thread) until the block ends."""
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_lock() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {Task._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        yield
+    finally:
+        release.set()
+        holder.join(10)
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("timeout", ["lock_timeout", "statement_timeout"])
+def test_a_lock_or_statement_timeout_is_503_with_retry_after_and_its_traceback_logged(
+    alice, make_task, timeout, caplog
+):
+    make_task(user_id="alice")
+    with table_locked_by_another_connection():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET {timeout} = '100ms'")
+        try:
+            response = alice.get("/api/tasks")
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute(f"RESET {timeout}")
+    assert response.status_code == 503
+    assert response.json() == {"detail": errors.DATABASE_BUSY}
+    assert response["Retry-After"] == "1"
+    [record] = [record for record in caplog.records if record.name == "todo_project.errors"]
+    assert record.levelname == "ERROR"
+    assert record.exc_info
+    assert "timeout" in str(record.exc_info[1])
+
+
+# An OperationalError that no retry cures: SQLite's missing table; PostgreSQL's 55000 (class 55, which psycopg2
+# maps to OperationalError like its lock timeout).
+NOT_TRANSIENT = {
+    "sqlite": ["SELECT * FROM no_such_table_here"],
+    "postgresql": ["CREATE TEMPORARY SEQUENCE never_used", "SELECT currval('never_used')"],
+}
+
+
+def test_an_operational_error_that_is_a_bug_is_a_500_not_unreachable(alice, monkeypatch, caplog):
+    def failing_query(self):
+        with connection.cursor() as cursor:
+            for statement in NOT_TRANSIENT[connection.vendor]:
+                cursor.execute(statement)
+
+    monkeypatch.setattr("tasks.views.TaskViewSet.get_queryset", failing_query)
+    alice.raise_request_exception = False
+    response = alice.get("/api/tasks")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "An internal error occurred."}
+    assert not [record for record in caplog.records if "unreachable" in record.getMessage()]
 
 
 def test_disallowed_host_is_json_400():

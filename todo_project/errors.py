@@ -1,6 +1,7 @@
 """Error bodies, shaped in one place: DRF's exceptions and Django's own error views all answer JSON."""
 
 import logging
+import sqlite3
 
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
@@ -11,6 +12,13 @@ from rest_framework.views import exception_handler as drf_exception_handler
 logger = logging.getLogger(__name__)
 
 UNREACHABLE_DATABASE = "The database is unreachable; try again shortly."
+DATABASE_BUSY = "The database could not finish this request in time (a lock, a timeout or a conflict); try again."
+# SQLSTATEs (https://www.postgresql.org/docs/current/errcodes-appendix.html) of the server refusing or dropping
+# the connection: class 08 (connection exception), admin/crash shutdown, cannot connect now, too many connections.
+CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+# Errors a retry can cure: serialization failure, deadlock, lock timeout, statement timeout (query canceled).
+TRANSIENT_SQLSTATES = ("40001", "40P01", "55P03", "57014")
+TRANSIENT_SQLITE_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 ASK_FOR_JWT = (
     "Authentication credentials were not provided. Send 'Authorization: Bearer <jwt>' with the JWT from "
     "Better Auth (authClient.token() or /api/auth/token)."
@@ -20,8 +28,7 @@ ASK_FOR_JWT = (
 def exception_handler(exc, context):
     """DRF's handler, then the contract's bodies: 422 with `detail` and `errors`, 401 with a `code`, 503."""
     if isinstance(exc, (OperationalError, InterfaceError)):
-        logger.error("Database unreachable: %s", exc)
-        return Response({"detail": UNREACHABLE_DATABASE}, status=503, headers={"Retry-After": "5"})
+        return database_error(exc)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()  # the same body whether or not the object exists (no model names)
     response = drf_exception_handler(exc, context)
@@ -39,6 +46,37 @@ def exception_handler(exc, context):
         detail = response.data.get("detail") if isinstance(response.data, dict) else None
         response.data = {"detail": str(detail or "The request failed.")}
     return response
+
+
+def database_error(exc: OperationalError | InterfaceError) -> Response | None:
+    """503 for a lost connection (no traceback: nothing in the code failed) and for a lock, timeout or conflict
+    (with the traceback, to find the query); None, so a 500 with its traceback, for anything else (a bug)."""
+    kind = classify_database_error(exc)
+    if kind == "unreachable":
+        logger.error("Database unreachable: %s", exc)
+        return Response({"detail": UNREACHABLE_DATABASE}, status=503, headers={"Retry-After": "5"})
+    if kind == "transient":
+        logger.error("Database could not finish the request: %s", exc, exc_info=exc)
+        return Response({"detail": DATABASE_BUSY}, status=503, headers={"Retry-After": "1"})
+    return None
+
+
+def classify_database_error(exc: OperationalError | InterfaceError) -> str:
+    """`unreachable`, `transient` or `bug`, from the driver's error that Django's wraps (its __cause__)."""
+    cause = exc.__cause__
+    if isinstance(exc, InterfaceError):
+        return "unreachable"  # "connection already closed"
+    if isinstance(cause, sqlite3.Error):
+        code = cause.sqlite_errorcode & 0xFF  # the primary code of an extended one (SQLITE_BUSY_SNAPSHOT...)
+        if code in TRANSIENT_SQLITE_CODES:
+            return "transient"
+        return "unreachable" if code == sqlite3.SQLITE_CANTOPEN else "bug"
+    sqlstate = getattr(cause, "pgcode", None)
+    if sqlstate is None:
+        return "unreachable"  # psycopg2 reports failures of the connection itself without a SQLSTATE
+    if sqlstate.startswith(CONNECTION_SQLSTATES):
+        return "unreachable"
+    return "transient" if sqlstate in TRANSIENT_SQLSTATES else "bug"
 
 
 def normalize_errors(detail) -> dict[str, list[str]]:
