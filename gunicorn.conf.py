@@ -2,6 +2,14 @@
 
 import gc
 
+# Slow clients: with thread workers (2 x 4), 12 clients sending their request one byte every 0.5 s left /health
+# unanswered. gevent serves each connection in a greenlet (tests/test_slow_clients.py runs the Procfile's command
+# under 50 such clients); todo_project/gunicorn_worker.py says what it adds for Django.
+worker_class = "todo_project.gunicorn_worker.GeventWorker"
+# The Procfile's --worker-connections caps the client connections of a worker, slow ones included. Each one that
+# has made a request keeps a database connection until it closes: through Neon's pooler that is cheap; on a direct
+# host keep workers x connections under PostgreSQL's max_connections.
+
 # The default access log writes the request line with its query string and the Referer: a client that wrongly puts a
 # token in the URL (?token=...) would get it written to the logs. The path alone (%(U)s) is logged instead.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'

@@ -1,4 +1,5 @@
-"""Helpers for tests over real HTTP: raw requests (repeated headers allowed) and gunicorn started on 127.0.0.1."""
+"""Helpers for tests over real HTTP: raw requests (repeated headers allowed), gunicorn started on 127.0.0.1, and a
+table lock held by another database connection."""
 
 import contextlib
 import http.client
@@ -9,11 +10,17 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from django.db import connection, transaction
+
+from tasks.models import Task
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -156,3 +163,27 @@ def call_together(base_url: str, method: str, path: str, *, headers: list[tuple[
 
     with ThreadPoolExecutor(count) as pool:
         return list(pool.map(one, range(count)))
+
+
+@contextmanager
+def table_locked_by_another_connection() -> Iterator[None]:
+    """Task's table locked ACCESS EXCLUSIVE by another connection (another thread) until the block ends."""
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_lock() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {Task._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        yield
+    finally:
+        release.set()
+        holder.join(10)

@@ -1,14 +1,11 @@
 """Error bodies: always JSON with a readable `detail`, never HTML or a stack trace (DEBUG is off in tests)."""
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection
 from rest_framework.test import APIClient
 
 from tasks.models import Task
+from tests.live import table_locked_by_another_connection
 from todo_project import errors
 
 pytestmark = pytest.mark.django_db
@@ -125,30 +122,6 @@ def test_unreachable_database_is_503(alice, monkeypatch):
 requires_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="a lock and a statement timeout of a real PostgreSQL server"
 )
-
-
-@contextmanager
-def table_locked_by_another_connection() -> Iterator[None]:
-    """Task's table locked ACCESS EXCLUSIVE by another connection (another thread) until the block ends."""
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_lock() -> None:
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(f"LOCK TABLE {Task._meta.db_table} IN ACCESS EXCLUSIVE MODE")
-                locked.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold_lock)
-    holder.start()
-    try:
-        assert locked.wait(10)
-        yield
-    finally:
-        release.set()
-        holder.join(10)
 
 
 @requires_postgresql

@@ -1,0 +1,207 @@
+"""Slow clients: the Procfile's own command keeps answering while 50 connections dribble their requests."""
+
+import contextlib
+import math
+import os
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from tests.conftest import SECRET
+from tests.live import ROOT, call, free_port, production_env, table_locked_by_another_connection
+
+DRIBBLERS = 50
+NORMAL_REQUESTS = 20
+DRIBBLE_EVERY = 0.5  # seconds between two bytes of a slow client
+ANSWER_WITHIN = 1.0  # seconds: the p99 a normal request must keep while the slow clients dribble
+
+
+def procfile_web_command() -> str:
+    """The Procfile's `web:` command, listening on 127.0.0.1 only (tests never listen on other interfaces)."""
+    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
+    return line[len("web:") :].strip().replace("0.0.0.0:", "127.0.0.1:")
+
+
+@contextmanager
+def procfile_server(database: str, jwks_url: str, log: Path, *extra_args: str) -> Iterator[str]:
+    """The Procfile's command run by a shell, as a platform does, with PORT set; stopped with its process group."""
+    port = free_port()
+    env = production_env(
+        DATABASE_URL=database, BETTER_AUTH_JWKS_URL=jwks_url, BETTER_AUTH_SECRET=SECRET, PORT=str(port)
+    )
+    env["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
+    command = f"exec {procfile_web_command()} {shlex.join(extra_args)}"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [shutil.which("bash"), "-c", command],
+            env=env,
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the Procfile's command did not answer within 30 s"
+            try:
+                if call(url, "GET", "/health", timeout=1).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+class Dribblers:
+    """Connections that send a request one byte every DRIBBLE_EVERY seconds: half their headers, half the body
+    of a POST whose headers came at once. They never finish; a bounded thread feeds them until stop()."""
+
+    def __init__(self, url: str, count: int) -> None:
+        port = int(url.rsplit(":", 1)[1])
+        head = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"X-Slow: " + b"s" * 4000 + b"\r\n\r\n"
+        body_head = (
+            b"POST /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 4000\r\n\r\n"
+        )
+        self.pending: list[tuple[socket.socket, bytes]] = []
+        for n in range(count):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            if n % 2:
+                sock.sendall(body_head)
+                self.pending.append((sock, b"{" + b" " * 3998 + b"}"))
+            else:
+                self.pending.append((sock, head))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._feed, daemon=True)
+        self._thread.start()
+
+    def _feed(self) -> None:
+        sent = 0
+        while not self._stop.wait(DRIBBLE_EVERY) and sent < 1000:
+            for sock, data in self.pending:
+                with contextlib.suppress(OSError):  # the server gave up on this one: fine
+                    sock.send(data[sent : sent + 1])
+            sent += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for sock, _ in self.pending:
+            sock.close()
+
+
+def normal_request_seconds(url: str, token: str) -> list[float]:
+    """Seconds each normal request took, alternating /health and the task list; one not answered with a 200
+    within 2 s counts as infinite, and the run stops after 3 of those (the bound on the test's time)."""
+    seconds: list[float] = []
+    for n in range(NORMAL_REQUESTS):
+        path, headers = ("/health", []) if n % 2 else ("/api/tasks", [("Authorization", f"Bearer {token}")])
+        try:
+            response = call(url, "GET", path, headers=headers, timeout=2 * ANSWER_WITHIN)
+            seconds.append(response.seconds if response.status == 200 else float("inf"))
+        except OSError:
+            seconds.append(float("inf"))
+        if seconds.count(float("inf")) == 3:
+            break
+    return seconds
+
+
+def p99(seconds: list[float]) -> float:
+    """Nearest rank: with 20 requests, the slowest."""
+    return sorted(seconds)[math.ceil(0.99 * len(seconds)) - 1]
+
+
+def under_attack(url: str, token: str) -> list[float]:
+    time.sleep(DRIBBLE_EVERY * 2)  # every slow client has started its request
+    return normal_request_seconds(url, token)
+
+
+@pytest.fixture
+def attack(production_database, jwks_server, make_token, tmp_path):
+    def run(*extra_args: str) -> list[float]:
+        with procfile_server(production_database, jwks_server.url, tmp_path / "server.log", *extra_args) as url:
+            dribblers = Dribblers(url, DRIBBLERS)
+            try:
+                return under_attack(url, make_token(sub="alice", alg="HS256"))
+            finally:
+                dribblers.stop()
+
+    return run
+
+
+def test_the_procfile_command_answers_normal_requests_while_50_clients_dribble(attack):
+    seconds = attack()
+    print(f"Procfile: p99 {p99(seconds):.3f} s, median {statistics.median(seconds):.3f} s")
+    assert p99(seconds) < ANSWER_WITHIN, seconds
+
+
+def test_threads_alone_are_starved_by_the_same_slow_clients(attack):
+    """The control: the same command with the thread workers it used to have (4 per worker) stops answering."""
+    seconds = attack("--worker-class", "gthread", "--threads", "4")
+    print(f"gthread: p99 {p99(seconds):.3f} s, median {statistics.median(seconds):.3f} s")
+    assert p99(seconds) > ANSWER_WITHIN
+
+
+requires_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the server's own connections to a real PostgreSQL server"
+)
+
+
+@pytest.fixture
+def postgresql_server(make_task, make_token, jwks_server, tmp_path):
+    """The Procfile's command with one worker, on the test database (committed data: transaction=True tests)."""
+    make_task(user_id="alice")
+    database = connection.settings_dict
+    url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    with procfile_server(url, jwks_server.url, tmp_path / "server.log", "--workers", "1") as server:
+        yield server, [("Authorization", f"Bearer {make_token(sub='alice', alg='HS256')}")]
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_request_waiting_for_postgresql_does_not_block_the_other_requests_of_its_worker(postgresql_server):
+    """psycopg2 yields to the worker's other greenlets while it waits (psycogreen); without that, one slow query
+    would stop a whole gevent worker."""
+    server, headers = postgresql_server
+    with table_locked_by_another_connection():
+        waiting = ThreadPoolExecutor(1).submit(call, server, "GET", "/api/tasks", headers=headers, timeout=20)
+        time.sleep(0.5)  # the list's query now waits for the lock
+        assert not waiting.done()
+        assert call(server, "GET", "/health", timeout=2 * ANSWER_WITHIN).status == 200
+    assert waiting.result(timeout=20).status == 200
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_database_connection_of_a_client_is_closed_when_the_client_leaves(postgresql_server):
+    """Django's connections belong to the greenlet of a client connection; one per client must not outlive it."""
+    server, headers = postgresql_server
+    for _ in range(20):
+        assert call(server, "GET", "/api/tasks", headers=headers).status == 200  # a new client connection each
+    time.sleep(0.5)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchone()[0] == 0
