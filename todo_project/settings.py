@@ -97,8 +97,19 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-# WhiteNoise serves the admin's assets straight from the apps, so no collectstatic step is needed.
-WHITENOISE_USE_FINDERS = True
+# `collectstatic` (which Heroku's Python buildpack runs on every build) gathers the admin's assets here, with hashed
+# names and gzip/Brotli copies, and WhiteNoise serves them with far-future cache headers. With DEBUG on they are
+# served straight from the apps instead, so development needs no collectstatic.
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # A task is at most ~1.1 KB of JSON; anything near this is not a task (answered 413).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
