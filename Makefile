@@ -32,6 +32,6 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# Development secrets, made once per clone and never committed.
+# Development settings with fresh secrets, made once per clone and never committed (.env.example says the rest).
 .env:
-	$(PYTHON) -c "import secrets; print(f'DJANGO_SECRET_KEY={secrets.token_urlsafe(50)}\nBETTER_AUTH_SECRET={secrets.token_urlsafe(32)}')" > .env
+	$(PYTHON) -c "import secrets; print(f'DJANGO_DEBUG=true\nDJANGO_SECRET_KEY={secrets.token_urlsafe(50)}\nBETTER_AUTH_SECRET={secrets.token_urlsafe(32)}')" > .env

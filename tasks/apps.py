@@ -6,4 +6,4 @@ class TasksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import schema  # noqa: F401 (registers the OpenAPI extension)
+        from . import checks, schema  # noqa: F401 (register the deploy checks and the OpenAPI extension)

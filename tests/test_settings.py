@@ -1,12 +1,16 @@
 """Settings from the environment, checked in fresh processes (settings are read once, at start-up)."""
 
+import ast
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from dotenv import dotenv_values
 
 ROOT = Path(__file__).resolve().parent.parent
 # Set empty (that is, unset) so that a developer's .env cannot fill them in: the OS environment wins over .env.
@@ -22,8 +26,11 @@ UNSET = {
         "DJANGO_DEBUG",
         "DJANGO_ALLOWED_HOSTS",
         "DJANGO_SECRET_KEY",
+        "REDIS_URL",
+        "WEB_CONCURRENCY",
     ]
 }
+REDIS = "redis://127.0.0.1:6379/13"
 PRODUCTION = {
     "DJANGO_SECRET_KEY": "k2V9xQ7pL4mN8bR1tY6wE3uI0oP5aS2dF7gH4jK9lZ1xC6vB3nM8qW5eR2tY7uI4",
     "DJANGO_ALLOWED_HOSTS": "api.example.com",
@@ -84,9 +91,34 @@ def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def test_check_deploy_is_clean_in_production():
-    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+    """With the production environment docs/deploy.md lists (REDIS_URL included)."""
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION, "REDIS_URL": REDIS})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "warned"),
+    [
+        ({}, True),  # WEB_CONCURRENCY unset: several workers or instances may run
+        ({"WEB_CONCURRENCY": "2"}, True),
+        ({"WEB_CONCURRENCY": "1"}, False),
+        ({"WEB_CONCURRENCY": "4", "REDIS_URL": REDIS}, False),
+        ({"WEB_CONCURRENCY": "4", "DJANGO_DEBUG": "true"}, False),
+    ],
+)
+def test_check_deploy_warns_when_rate_limits_are_counted_per_process(env, warned):
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION, "REDIS_URL": "", **env})
+    output = result.stdout + result.stderr
+    if warned:
+        assert result.returncode == 1, output
+        assert "tasks.W001" in output
+        assert "REDIS_URL is not set" in output
+        assert output.count("?: (") == 1, output  # this warning and nothing else
+    elif env.get("DJANGO_DEBUG") == "true":
+        assert "tasks.W001" not in output  # Django's own deploy checks do complain about DEBUG
+    else:
+        assert result.returncode == 0, output
 
 
 def test_migrations_are_complete():
@@ -158,3 +190,59 @@ def test_account_deletion_takes_tokens_up_to_300_seconds_old_unless_set(value, e
 def test_account_deletion_max_token_age_must_be_a_number():
     result = run("import django; django.setup()", {**PRODUCTION, "ACCOUNT_DELETE_MAX_TOKEN_AGE": "5 minutes"})
     assert "ACCOUNT_DELETE_MAX_TOKEN_AGE must be a whole number" in result.stderr
+
+
+def settings_variables() -> set[str]:
+    """Every variable settings.py reads: the first argument of each env_*() call."""
+    tree = ast.parse((ROOT / "todo_project" / "settings.py").read_text())
+    return {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id.startswith("env_")
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    }
+
+
+def test_every_variable_the_settings_read_is_in_env_example():
+    documented = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+    assert len(settings_variables()) >= 20  # the parser finds them
+    assert settings_variables() - documented == set()
+
+
+def test_env_example_copied_to_env_runs_for_development():
+    """As `cp .env.example .env` then runserver: DEBUG on, plain HTTP, local hosts (the OS environment wins over
+    a .env, so giving the file's values as the environment is the same)."""
+    env = {name: value or "" for name, value in dotenv_values(ROOT / ".env.example").items()}
+    unset = dict.fromkeys(settings_variables() - env.keys(), "")
+    code = (
+        "import django; from django.conf import settings; django.setup(); from django.test import Client;"
+        "response = Client().get('/health', HTTP_HOST='localhost');"
+        "print(response.status_code, settings.DEBUG, settings.SECURE_SSL_REDIRECT,"
+        " settings.DATABASES['default']['ENGINE'])"
+    )
+    result = run(code, {**unset, **env})
+    assert result.stdout.split() == ["200", "True", "False", "django.db.backends.sqlite3"], result.stderr
+
+
+def test_make_run_writes_a_development_env(tmp_path):
+    subprocess.run(
+        [
+            shutil.which("make"),
+            "-s",
+            "-f",
+            str(ROOT / "Makefile"),
+            "-C",
+            str(tmp_path),
+            ".env",
+            f"PYTHON={sys.executable}",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    env = dotenv_values(tmp_path / ".env")
+    assert env["DJANGO_DEBUG"] == "true"
+    assert len(env["DJANGO_SECRET_KEY"]) >= 50

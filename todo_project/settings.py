@@ -191,6 +191,9 @@ SPECTACULAR_SETTINGS = {
 
 # Throttle counters must be shared by all workers and instances: set REDIS_URL in production.
 REDIS_URL = env_str("REDIS_URL")
+# gunicorn's workers per instance (the Procfile passes it on; most platforms set it). None when unset: unknown.
+# Only `check --deploy` reads it, to warn when counters are per process (tasks/checks.py).
+WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 0) or None
 CACHES = {
     "default": (
         {
