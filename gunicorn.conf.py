@@ -2,9 +2,10 @@
 
 import gc
 
-# Slow clients: with thread workers (2 x 4), 12 clients sending their request one byte every 0.5 s left /health
-# unanswered. gevent serves each connection in a greenlet (tests/test_slow_clients.py runs the Procfile's command
-# under 50 such clients); todo_project/gunicorn_worker.py says what it adds for Django.
+# Slow clients: a thread worker parks a thread on each client until its request has fully arrived, so a few clients
+# sending a byte at a time left /health unanswered (BENCHMARKS.md, "Slow clients"). gevent serves each connection in
+# a greenlet; todo_project/gunicorn_worker.py says what it adds for Django. tests/test_slow_clients.py runs the
+# Procfile's command under such clients.
 worker_class = "todo_project.gunicorn_worker.GeventWorker"
 # The Procfile's --worker-connections caps the client connections of a worker, slow ones included. Each one that
 # has made a request keeps a database connection until it closes: through Neon's pooler that is cheap; on a direct

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from tests.conftest import SECRET
+from tests.helpers import SECRET
 from tests.live import ROOT, call, free_port, production_env, table_locked_by_another_connection
 
 DRIBBLERS = 50
