@@ -42,6 +42,9 @@ def test_collectstatic_then_the_admin_assets_are_served_with_production_settings
         assert asset.headers["Content-Encoding"] == "gzip"
         assert "immutable" in asset.headers["Cache-Control"]
         assert call(server.url, "GET", "/static/admin/css/base.css").status == 200
+        docs = call(server.url, "GET", "/api/docs")  # Swagger UI's assets come from the sidecar package
+        assert docs.status == 200
+        assert re.search(rb"/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui\.[0-9a-f]{12}\.css", docs.body)
     finally:
         server.stop()
 
