@@ -8,6 +8,7 @@ import {
   downloadExport,
   exportTasks,
   listTasks,
+  syncTasks,
   toggleTask,
 } from "./todo-client.js";
 
@@ -17,13 +18,29 @@ const api = createTodoClient(process.env.API_URL ?? "http://127.0.0.1:8000", {
   get: async ({ fresh = false } = {}) => (stale && !fresh ? stale : token),
 });
 
-const created = await createTask(api, { title: "Buy milk", description: "2 litres, oat" });
+const key = "demo-create-1";
+const created = await createTask(api, { title: "Buy milk", description: "2 litres, oat" }, { idempotencyKey: key });
+const retried = await createTask(api, { title: "Buy milk", description: "2 litres, oat" }, { idempotencyKey: key });
 const listed = await listTasks(api, { completed: false, ordering: "-created_at" });
+const synced = await syncTasks(api, { tasks: new Map() });
 const toggled = await toggleTask(api, created.id);
 const exported = await exportTasks(api);
 const downloaded: unknown = JSON.parse(await (await downloadExport(api)).text());
+const afterToggle = await syncTasks(api, synced);
 await deleteTask(api, created.id);
+const afterDelete = await syncTasks(api, afterToggle);
 const after = await listTasks(api);
 console.log(
-  JSON.stringify({ created, listedCount: listed.count, toggled, exported, downloaded, countAfterDelete: after.count }),
+  JSON.stringify({
+    created,
+    retriedId: retried.id,
+    listedCount: listed.count,
+    toggled,
+    exported,
+    downloaded,
+    synced: [...synced.tasks.keys()],
+    syncedAfterToggle: afterToggle.tasks.get(created.id)?.completed,
+    syncedAfterDelete: [...afterDelete.tasks.keys()],
+    countAfterDelete: after.count,
+  }),
 );

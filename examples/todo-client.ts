@@ -9,6 +9,7 @@ export type NewTask = components["schemas"]["TaskRequest"];
 export type TaskPage = components["schemas"]["PaginatedTaskList"];
 export type AccountExport = components["schemas"]["AccountExport"];
 export type ListQuery = NonNullable<paths["/api/tasks"]["get"]["parameters"]["query"]>;
+export type ChangesPage = components["schemas"]["ChangesPage"];
 type ErrorBody =
   | components["schemas"]["Error"]
   | components["schemas"]["AuthenticationError"]
@@ -60,10 +61,33 @@ export async function listTasks(client: TodoClient, query: ListQuery = {}): Prom
   return data;
 }
 
-export async function createTask(client: TodoClient, task: NewTask): Promise<Task> {
-  const { data, error, response } = await client.POST("/api/tasks", { body: task });
-  if (data === undefined) throw new ApiError(response.status, error);
-  return data;
+/** Creates a task exactly once, even when the network fails and the call is retried: every attempt sends the same
+ * Idempotency-Key, so an attempt whose answer was lost is answered again (`Idempotent-Replayed: true`) instead of
+ * creating a second task. Keep the key with the unsent task to retry after a reload, too. */
+export async function createTask(
+  client: TodoClient,
+  task: NewTask,
+  { idempotencyKey = crypto.randomUUID() as string, attempts = 3 } = {},
+): Promise<Task> {
+  const header = { "Idempotency-Key": idempotencyKey };
+  return withRetries(attempts, async () => {
+    const { data, error, response } = await client.POST("/api/tasks", { body: task, params: { header } });
+    if (data === undefined) throw new ApiError(response.status, error);
+    return data;
+  });
+}
+
+/** Runs `call` until it succeeds, at most `attempts` times, again only after a network failure or a 5xx. */
+async function withRetries<T>(attempts: number, call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      const retriable = !(error instanceof ApiError) || error.status >= 500;
+      if (!retriable || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
+    }
+  }
 }
 
 /** Flips `completed`; the API does it atomically, so two tabs toggling at once cannot lose an update. */
@@ -90,4 +114,26 @@ export async function downloadExport(client: TodoClient): Promise<Blob> {
   const { data, error, response } = await client.GET("/api/account/export", { parseAs: "blob" });
   if (data === undefined) throw new ApiError(response.status, error);
   return data;
+/** A local copy of the user's tasks and the feed cursor it is current to. */
+export interface TaskStore {
+  tasks: ReadonlyMap<string, Task>;
+  cursor?: string;
+}
+
+/** Brings a store up to date from the changes feed: all tasks when it has no cursor, else every task created or
+ * changed since (replacing the copy) and every task deleted since (removing it). A 410 (the cursor is older than
+ * the deletions the API keeps) starts over from nothing, since deletions may have been missed. */
+export async function syncTasks(client: TodoClient, store: TaskStore): Promise<TaskStore> {
+  const tasks = new Map(store.tasks);
+  let cursor = store.cursor;
+  for (;;) {
+    const query = cursor === undefined ? {} : { since: cursor };
+    const { data, error, response } = await client.GET("/api/tasks/changes", { params: { query } });
+    if (response.status === 410 && cursor !== undefined) return syncTasks(client, { tasks: new Map() });
+    if (data === undefined) throw new ApiError(response.status, error);
+    for (const task of data.changes) tasks.set(task.id, task);
+    for (const gone of data.deleted) tasks.delete(gone.id);
+    cursor = data.cursor;
+    if (!data.has_more) return { tasks, cursor };
+  }
 }

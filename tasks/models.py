@@ -19,12 +19,17 @@ class Task(models.Model):
     completed = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Where the task's last change sits in the changes feed: set by a database trigger on every INSERT and UPDATE
+    # (migration 0005), so the admin, the shell and bulk writes keep it too. See tasks/changes.py.
+    change_position = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         indexes = [
             # In the order of a list page, ties broken by id (tasks/filters.py): read straight off the index.
             models.Index(fields=["user_id", "-created_at", "-id"], name="task_user_created_idx"),
             models.Index(fields=["user_id", "completed", "-created_at", "-id"], name="task_user_completed_idx"),
+            # A page of the changes feed is one range scan of this index.
+            models.Index(fields=["user_id", "change_position", "id"], name="task_user_change_idx"),
         ]
         constraints = [
             # The database keeps the invariants too, so the admin and shell cannot break them.
@@ -51,3 +56,44 @@ class TaskCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.total} tasks, {self.completed} completed"
+
+
+class DeletedTask(models.Model):
+    """A tombstone: a deleted task, remembered so the changes feed can tell other devices. Written by a database
+    trigger on every DELETE of a task (migration 0005); kept at least `CHANGES_RETENTION` (tasks/changes.py)."""
+
+    id = models.UUIDField(primary_key=True)  # the deleted task's id
+    user_id = models.CharField(max_length=255)
+    deleted_at = models.DateTimeField()
+    change_position = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user_id", "change_position", "id"], name="deletedtask_user_change_idx"),
+            models.Index(fields=["deleted_at"], name="deletedtask_deleted_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} (deleted {self.deleted_at:%Y-%m-%d %H:%M})"
+
+
+class IdempotentRequest(models.Model):
+    """A write sent with an `Idempotency-Key`, and the response it got, replayed to retries (tasks/idempotency.py).
+    Committed in the same transaction as the write itself; kept at least `IDEMPOTENCY_RETENTION`."""
+
+    user_id = models.CharField(max_length=255)
+    key = models.CharField(max_length=255)
+    # sha256 of the operation, its target and the canonical JSON body: a retry must be the same request.
+    fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    status = models.PositiveSmallIntegerField(null=True)  # null only inside the first request's transaction
+    body = models.TextField(blank=True, default="")
+    location = models.TextField(blank=True, default="")
+    etag = models.CharField(max_length=32, blank=True, default="")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user_id", "key"], name="idempotentrequest_user_key")]
+        indexes = [models.Index(fields=["created_at"], name="idempotentrequest_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.key}"

@@ -52,6 +52,11 @@ class ValidationErrorSerializer(ErrorSerializer):
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
 
 
+def coded(name: str, *codes: str) -> type[serializers.Serializer]:
+    """An error body whose `code` says which of the contract's errors it is."""
+    return type(name, (ErrorSerializer,), {"code": serializers.ChoiceField(choices=list(codes))})
+
+
 def error(description: str, serializer: type[serializers.Serializer] = ErrorSerializer) -> OpenApiResponse:
     return OpenApiResponse(serializer, description=description)
 
@@ -61,8 +66,20 @@ ERRORS = {
     401: error("Missing, expired or invalid token; carries `WWW-Authenticate: Bearer`.", AuthenticationErrorSerializer),
     404: error("No such task for this user (also: another user's path, a page past the end)."),
     413: error("The body is larger than the limit."),
+    409: error(
+        "A request with this Idempotency-Key is still running.",
+        coded("IdempotencyKeyInFlightSerializer", "idempotency_key_in_flight"),
+    ),
+    410: error(
+        "The cursor is older than the deletions kept (30 days): sync again without `since`.",
+        coded("CursorExpiredSerializer", "cursor_expired"),
+    ),
+    412: error(
+        "If-Match names none of the task's current ETag: read the task again.",
+        coded("PreconditionFailedSerializer", "precondition_failed"),
+    ),
     415: error("The body is not JSON."),
-    422: error("Validation failed (body or query parameters).", ValidationErrorSerializer),
+    422: error("Validation failed (body, query parameters or headers).", ValidationErrorSerializer),
     429: error("Rate limit exceeded; retry after `Retry-After` seconds."),
     503: error("The database or Better Auth's signing keys are unreachable; retry shortly."),
 }
@@ -74,6 +91,41 @@ RESPONSE_HEADERS = [
         "WWW-Authenticate", str, OpenApiParameter.HEADER, response=[401], description="A Bearer challenge."
     ),
     OpenApiParameter("Retry-After", int, OpenApiParameter.HEADER, response=[429, 503], description="Seconds to wait."),
+]
+IDEMPOTENCY_PARAMETERS = [
+    OpenApiParameter(
+        "Idempotency-Key",
+        str,
+        OpenApiParameter.HEADER,
+        pattern=r"^[\x20-\x7e]{1,255}$",
+        description=(
+            "Makes the request safe to retry: a retry with the same key and the same request gets the first "
+            "response again (with `Idempotent-Replayed: true`) and changes nothing; the same key with another request "
+            "is a 422 with `code: idempotency_key_reused`. Kept for 24 hours; a failed request keeps nothing."
+        ),
+    ),
+    OpenApiParameter(
+        "Idempotent-Replayed",
+        str,
+        OpenApiParameter.HEADER,
+        enum=["true"],
+        response=[200, 201],
+        description="This is the kept response of an earlier request with the same Idempotency-Key.",
+    ),
+]
+CHANGES_PARAMETERS = [
+    OpenApiParameter(
+        "since",
+        str,
+        description=(
+            "The `cursor` of the previous page. Without it: the current tasks (no deletions), a page at a time."
+        ),
+    ),
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1},
+        description="Changes per page: 100 by default, at most 500 (larger is capped).",
+    ),
 ]
 
 
@@ -97,6 +149,7 @@ class ApiAutoSchema(AutoSchema):
             codes.append(422)  # a bad page, page_size, completed or ordering
         if self.view.throttle_classes:
             codes.append(429)
+        codes += self.view_error_codes()
         return sorted(set(codes))
 
     def get_operation_id(self) -> str:
@@ -127,6 +180,9 @@ class ApiAutoSchema(AutoSchema):
             nouns.insert(0, "user")
         return verb + "".join(inflection.camelize(noun.replace("-", "_")) for noun in nouns)
 
+    def view_error_codes(self) -> list[int]:
+        return []
+
     def get_override_parameters(self):
         return [*super().get_override_parameters(), *RESPONSE_HEADERS]
 
@@ -147,6 +203,9 @@ class ApiAutoSchema(AutoSchema):
 class TaskAutoSchema(ApiAutoSchema):
     def get_tags(self) -> list[str]:
         return ["tasks"]
+
+    def view_error_codes(self) -> list[int]:
+        return {"changes": [410, 422]}.get(getattr(self.view, "action", None), [])
 
 
 class StrictCharFieldExtension(OpenApiSerializerFieldExtension):

@@ -8,7 +8,8 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 
-from .models import Task
+from . import changes
+from .models import DeletedTask, Task
 
 
 class StrictCharField(serializers.CharField):
@@ -101,3 +102,44 @@ class AccountExportSerializer(serializers.Serializer):
     user_id = serializers.CharField()
     exported_at = serializers.DateTimeField()
     tasks = TaskSerializer(many=True)
+
+
+class CursorField(serializers.CharField):
+    """A changes-feed cursor this API issued to this user (422 otherwise; 410 when too old)."""
+
+    def to_internal_value(self, data):
+        try:
+            return changes.decode_cursor(super().to_internal_value(data), user_id=self.context["user_id"])
+        except ValueError as error:
+            raise serializers.ValidationError(str(error), code="invalid") from None
+
+
+class ChangesQuerySerializer(serializers.Serializer):
+    """The query of GET .../tasks/changes."""
+
+    since = CursorField(required=False, allow_blank=False)
+    limit = serializers.IntegerField(required=False, min_value=1, default=changes.DEFAULT_LIMIT)
+
+    def to_internal_value(self, data):
+        # Like page_size: empty means absent, and a larger limit is capped rather than refused.
+        values = super().to_internal_value({name: value for name, value in data.items() if value != ""})
+        return {"cursor": values.get("since"), "limit": min(values["limit"], changes.MAX_LIMIT)}
+
+
+class DeletedTaskSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DeletedTask
+        fields = ["id", "deleted_at"]
+
+    def to_representation(self, instance: dict) -> dict:
+        # Built directly from a row, as TaskSerializer's output is; the renderer writes the UUID and UTC datetime.
+        return {"id": instance["id"], "deleted_at": instance["deleted_at"]}
+
+
+class ChangesPageSerializer(serializers.Serializer):
+    """A page of the changes feed: `changes` and `deleted` after the cursor sent; follow `cursor` while `has_more`."""
+
+    changes = TaskSerializer(many=True, help_text="Tasks created or changed after `since`, in their current state.")
+    deleted = DeletedTaskSerializer(many=True, help_text="Tasks deleted after `since` (never on a page without it).")
+    cursor = serializers.CharField(help_text="Opaque; send it as `since` to get what changes next.")
+    has_more = serializers.BooleanField(help_text="More changes are ready now: call again with `cursor` at once.")

@@ -1,5 +1,8 @@
 """The tasks API: one viewset, always scoped to the user named by the token."""
 
+import uuid
+from functools import partial
+
 from django.db.models import F
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -8,11 +11,13 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from . import changes
 from .counting import stored_count
 from .filters import CompletedFilter, OrderingFilter, SearchFilter
+from .idempotency import run_once
 from .models import Task
-from .schema import TaskAutoSchema
-from .serializers import CompleteSerializer, TaskSerializer
+from .schema import CHANGES_PARAMETERS, IDEMPOTENCY_PARAMETERS, TaskAutoSchema
+from .serializers import ChangesPageSerializer, ChangesQuerySerializer, CompleteSerializer, TaskSerializer
 
 ORDERING = ["created_at", "updated_at", "title", "completed"]
 # The list parameters that select nothing the per-user counters cannot count (tasks/counting.py).
@@ -50,7 +55,7 @@ class UserPathMixin:
 
 @extend_schema_view(
     list=extend_schema(summary="List tasks, newest first", parameters=LIST_PARAMETERS),
-    create=extend_schema(summary="Create a task"),
+    create=extend_schema(summary="Create a task", parameters=IDEMPOTENCY_PARAMETERS),
     retrieve=extend_schema(summary="Get a task"),
     update=extend_schema(summary="Replace a task (omitted optional fields keep their values)"),
     partial_update=extend_schema(summary="Change some fields of a task"),
@@ -97,17 +102,29 @@ class TaskViewSet(UserPathMixin, viewsets.ModelViewSet):
             context["target"] = self.target()
         return context
 
+    def create(self, request, *args, **kwargs):
+        return run_once(request, operation="create", target="tasks", write=partial(super().create, request))
+
     def perform_create(self, serializer):
         serializer.save(user_id=self.request.user.id)
 
     def get_success_headers(self, data):
         return {"Location": self.request.build_absolute_uri(f"{self.request.path.rstrip('/')}/{data['id']}")}
 
-    @extend_schema(summary="Flip or set a task's completed flag", request=CompleteSerializer, responses=TaskSerializer)
+    @extend_schema(
+        summary="Flip or set a task's completed flag",
+        request=CompleteSerializer,
+        responses=TaskSerializer,
+        parameters=IDEMPOTENCY_PARAMETERS,
+    )
     @action(detail=True, methods=["patch"], serializer_class=CompleteSerializer)
     def complete(self, request, *args, **kwargs):
         """Set `completed` to the value sent, or flip it when none is sent; atomic under concurrency."""
-        serializer = CompleteSerializer(data=request.data)
+        target = str(uuid.UUID(kwargs["pk"]))  # one spelling of the id, so a retry matches however it is written
+        return run_once(request, operation="complete", target=target, write=self.set_completed)
+
+    def set_completed(self) -> Response:
+        serializer = CompleteSerializer(data=self.request.data)
         serializer.is_valid(raise_exception=True)
         completed = serializer.validated_data.get("completed", ~F("completed"))
         tasks = self.target()
@@ -117,3 +134,17 @@ class TaskViewSet(UserPathMixin, viewsets.ModelViewSet):
         if task is None:
             raise NotFound()
         return Response(TaskSerializer(task, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        summary="What changed since a cursor: created or changed tasks and deleted ones",
+        parameters=CHANGES_PARAMETERS,
+        responses=ChangesPageSerializer,
+    )
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
+    def changes(self, request, *args, **kwargs):
+        """Without `since`: the current tasks, a page at a time; with it: every change after it (tasks/changes.py)."""
+        query = ChangesQuerySerializer(data=request.query_params, context={"user_id": request.user.id})
+        query.is_valid(raise_exception=True)
+        fields = TaskSerializer.Meta.fields
+        page = changes.read_page(user_id=request.user.id, task_fields=fields, **query.validated_data)
+        return Response(ChangesPageSerializer(page, context=self.get_serializer_context()).data)

@@ -7,6 +7,7 @@ from typing import Any
 
 import jwt
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
 from tasks.models import Task
@@ -135,6 +136,30 @@ def start_gunicorn(production_database: str, jwks_server: JWKSServer, tmp_path) 
 def start_module_gunicorn(production_database: str, jwks_server: JWKSServer, tmp_path_factory):
     """The same, for servers a whole test module shares."""
     start, servers = gunicorn_starter(production_database, jwks_server.url, tmp_path_factory.mktemp("gunicorn"))
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def server_database(request, production_database: str) -> str:
+    """The database for API processes a test starts: on PostgreSQL the test database itself, through the same host
+    (the pooler, when the run goes through one), so the test must use `transactional_db`; else the SQLite file."""
+    if connection.vendor != "postgresql":
+        return production_database
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and not marker.kwargs.get("transaction", False):
+        # In a rolled-back test transaction the servers' commits would outlive the test, in every later test.
+        pytest.fail("A test whose servers use the test database must be marked django_db(transaction=True).")
+    request.getfixturevalue("transactional_db")
+    database = connection.settings_dict
+    return f"postgres://{database['USER']}@{database['HOST']}:{database['PORT'] or 5432}/{database['NAME']}"
+
+
+@pytest.fixture
+def start_server(server_database: str, jwks_server: JWKSServer, tmp_path) -> Callable[..., Gunicorn]:
+    """Like start_gunicorn, on `server_database`."""
+    start, servers = gunicorn_starter(server_database, jwks_server.url, tmp_path)
     yield start
     for server in servers:
         server.stop()

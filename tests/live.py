@@ -144,7 +144,9 @@ class Gunicorn:
         self.log.close()
 
 
-def call_together(base_url: str, method: str, path: str, *, headers: list[tuple[str, str]], count: int) -> list[int]:
+def call_together(
+    base_url: str, method: str, path: str, *, headers: list[tuple[str, str]], count: int, body: bytes | None = None
+) -> list[int]:
     """`count` identical requests on connections opened beforehand and released at once; their statuses."""
     netloc = urlsplit(base_url).netloc
     barrier = threading.Barrier(count)
@@ -154,7 +156,7 @@ def call_together(base_url: str, method: str, path: str, *, headers: list[tuple[
         try:
             connection.connect()
             barrier.wait(timeout=20)
-            connection.request(method, path, headers=dict(headers))
+            connection.request(method, path, body=body, headers=dict(headers))
             response = connection.getresponse()
             response.read()
             return response.status

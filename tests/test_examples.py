@@ -36,10 +36,14 @@ def test_typed_client_lists_creates_toggles_and_deletes(demo: str, live_server, 
     seen = json.loads(run_in_examples("node", demo, env=env, timeout=60))
     assert seen["created"]["title"] == "Buy milk"
     assert seen["created"]["user_id"] == "alice"
+    assert seen["retriedId"] == seen["created"]["id"]  # the same Idempotency-Key: replayed, not created again
     assert seen["listedCount"] == 1
     assert seen["toggled"]["completed"] is True
     assert seen["exported"]["user_id"] == "alice"
     assert seen["exported"]["tasks"] == [seen["toggled"]]
     assert seen["downloaded"]["tasks"] == [seen["toggled"]]
+    assert seen["synced"] == [seen["created"]["id"]]
+    assert seen["syncedAfterToggle"] is True
+    assert seen["syncedAfterDelete"] == []  # the tombstone removed it from the local copy
     assert seen["countAfterDelete"] == 0
     assert not Task.objects.exists()

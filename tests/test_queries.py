@@ -122,3 +122,32 @@ def test_the_trigram_indexes_match_the_sql_of_a_search(alice, column):
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [f"task_{column}_trgm_idx"])
         (definition,) = cursor.fetchone()
     assert f"USING gin (user_id, upper(({column})::text) gin_trgm_ops) WITH (fastupdate=off)" in definition
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="EXPLAIN output is PostgreSQL's")
+def test_a_changes_page_is_a_range_scan_of_each_per_user_index(client_for, many_users_tasks):
+    Task.objects.filter(completed=True).delete()  # a third of every user's tasks leave tombstones
+    with connection.cursor() as cursor:
+        # Each bulk write above was one transaction, so all its rows share one position; in production every write
+        # is its own. Spread them as that would (the stamping trigger is off for this, inside the test's transaction).
+        cursor.execute("ALTER TABLE tasks_task DISABLE TRIGGER tasks_task_stamp_change")
+        cursor.execute(
+            "UPDATE tasks_task AS t SET change_position = spread.position FROM (SELECT id, "
+            "2 * row_number() OVER (ORDER BY id) AS position FROM tasks_task) AS spread WHERE t.id = spread.id"
+        )
+        cursor.execute(
+            "UPDATE tasks_deletedtask AS t SET change_position = spread.position FROM (SELECT id, 2 * row_number() "
+            "OVER (ORDER BY id) + 1 AS position FROM tasks_deletedtask) AS spread WHERE t.id = spread.id"
+        )
+        cursor.execute("ALTER TABLE tasks_task ENABLE TRIGGER tasks_task_stamp_change")
+        cursor.execute("ANALYZE tasks_task")
+        cursor.execute("ANALYZE tasks_deletedtask")
+    client = client_for("user-7")
+    cursor = client.get("/api/tasks/changes?limit=100").json()["cursor"]
+    (plan,) = plans(client, f"/api/tasks/changes?since={cursor}")
+    # Each table is read by a range of its per-user index, from the cursor to the horizon: the rows after the
+    # cursor only, never all of the user's rows.
+    for index in ["task_user_change_idx", "deletedtask_user_change_idx"]:
+        assert f" {index} " in plan or plan.endswith(f" {index}"), plan
+    assert plan.count("Index Cond: (((user_id)::text = 'user-7'::text) AND (change_position >= ") == 2, plan
+    assert "Seq Scan" not in plan, plan

@@ -25,6 +25,32 @@ ASK_FOR_JWT = (
 )
 
 
+class CodedError(exceptions.APIException):
+    """An error whose body carries a `code` a client can act on, besides the `detail` a person reads. A 422 also
+    has the `errors` of every 422, under `field`."""
+
+    field = "non_field_errors"
+
+
+class IdempotencyKeyReused(CodedError):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "This Idempotency-Key was used for a different request; send a new key for a new request."
+    default_code = "idempotency_key_reused"
+    field = "Idempotency-Key"
+
+
+class CursorExpired(CodedError):
+    status_code = status.HTTP_410_GONE
+    default_detail = "This cursor is older than the deletions kept; sync again from the start, without `since`."
+    default_code = "cursor_expired"
+
+
+class PreconditionFailed(CodedError):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The task has changed since you read it (If-Match does not match its ETag); read it again."
+    default_code = "precondition_failed"
+
+
 def exception_handler(exc, context):
     """DRF's handler, then the contract's bodies: 422 with `detail` and `errors`, 401 with a `code`, 503."""
     if isinstance(exc, (OperationalError, InterfaceError)):
@@ -40,8 +66,10 @@ def exception_handler(exc, context):
         response.data = {"detail": first_message(errors), "errors": errors}
     elif isinstance(exc, exceptions.NotAuthenticated):
         response.data = {"detail": ASK_FOR_JWT, "code": "not_authenticated"}
-    elif isinstance(exc, exceptions.AuthenticationFailed):
+    elif isinstance(exc, (exceptions.AuthenticationFailed, CodedError)):
         response.data = {"detail": str(exc.detail), "code": exc.detail.code}
+        if isinstance(exc, CodedError) and exc.status_code == status.HTTP_422_UNPROCESSABLE_ENTITY:
+            response.data["errors"] = {exc.field: [str(exc.detail)]}
     else:
         detail = response.data.get("detail") if isinstance(response.data, dict) else None
         response.data = {"detail": str(detail or "The request failed.")}

@@ -1,30 +1,24 @@
 "use client";
-// A client component: lists the signed-in user's open tasks, adds, toggles and deletes them.
-import { useEffect, useState } from "react";
+// A client component: the signed-in user's tasks, kept current by the changes feed (useTasks); adds, toggles and
+// deletes them. A create is sent with an Idempotency-Key, so a retry after a network failure cannot add it twice.
+import { useTasks } from "@/lib/use-tasks";
 import { api } from "@/lib/api";
-import { type Task, createTask, deleteTask, listTasks, toggleTask } from "@/lib/todo-client";
+import { createTask, deleteTask, toggleTask } from "@/lib/todo-client";
 
 export function TaskList() {
-  const [tasks, setTasks] = useState<Task[]>([]);
-  const [error, setError] = useState<string>();
-
-  useEffect(() => {
-    listTasks(api, { completed: false }).then((page) => setTasks(page.results), (e: Error) => setError(e.message));
-  }, []);
+  const { tasks, error, apply } = useTasks();
 
   async function add(form: FormData) {
-    const task = await createTask(api, { title: String(form.get("title")) });
-    setTasks((current) => [task, ...current]);
+    apply(await createTask(api, { title: String(form.get("title")) }));
   }
 
   async function toggle(id: string) {
-    const task = await toggleTask(api, id);
-    setTasks((current) => current.map((t) => (t.id === id ? task : t)));
+    apply(await toggleTask(api, id));
   }
 
   async function remove(id: string) {
     await deleteTask(api, id);
-    setTasks((current) => current.filter((t) => t.id !== id));
+    apply({ id, deleted: true });
   }
 
   return (

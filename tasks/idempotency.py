@@ -1,0 +1,83 @@
+"""Retry-safe writes: a request sent with an `Idempotency-Key` runs once; its retries get the kept response.
+
+The key is claimed, the write done and its response kept in ONE transaction. The claim is an INSERT into a table with
+a unique (user_id, key): a concurrent duplicate's INSERT waits on that unique index until the first transaction ends
+(PostgreSQL; on SQLite it waits for the one writer), then finds the committed row and replays it, or, when the first
+request failed and rolled back, claims the key itself. So a crash can leave neither a task without its kept response
+nor a kept response without its task, a failed request keeps nothing, and no second write ever happens. Nothing
+depends on session state, so this holds through PgBouncer in transaction mode. Without the header: no query at all.
+"""
+
+import hashlib
+import re
+from collections.abc import Callable
+from datetime import timedelta
+
+import orjson
+from django.db import connection, transaction
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from todo_project.errors import IdempotencyKeyReused
+from todo_project.json import ORJSONRenderer
+
+from .models import IdempotentRequest
+
+HEADER = "Idempotency-Key"
+IDEMPOTENCY_RETENTION = timedelta(hours=24)
+VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")
+KEPT_HEADERS = {"Location": "location", "ETag": "etag"}
+# ON CONFLICT ... DO NOTHING RETURNING: one statement that claims the key or says it is taken, on PostgreSQL and
+# SQLite alike (the ORM's bulk_create(ignore_conflicts=True) cannot say which happened).
+CLAIM = """
+    INSERT INTO tasks_idempotentrequest (user_id, key, fingerprint, created_at, status, body, location, etag)
+    VALUES (%s, %s, %s, %s, NULL, '', '', '') ON CONFLICT (user_id, key) DO NOTHING RETURNING id
+"""
+
+
+def fingerprint(*, operation: str, target: str, body) -> str:
+    """The same for the same request, whichever route family it came by and however its JSON was spelled."""
+    canonical = orjson.dumps([operation, target, body or {}], option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def run_once(request, *, operation: str, target: str, write: Callable[[], Response]) -> Response:
+    """`write()` once per (user, Idempotency-Key); every retry of the same request gets its response again."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        return write()
+    if not VALID_KEY.fullmatch(key):
+        raise serializers.ValidationError({HEADER: ["Must be 1 to 255 printable ASCII characters."]})
+    user_id = request.user.id
+    print_ = fingerprint(operation=operation, target=target, body=request.data)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(CLAIM, [user_id, key, print_, timezone.now()])
+            claimed = cursor.fetchone()
+        if claimed is None:
+            return replay(IdempotentRequest.objects.get(user_id=user_id, key=key), fingerprint=print_)
+        response = write()
+        if not 200 <= response.status_code < 300:
+            transaction.set_rollback(True)  # a failed request keeps nothing and may be retried with its key
+            return response
+        IdempotentRequest.objects.filter(pk=claimed[0]).update(
+            status=response.status_code,
+            body=ORJSONRenderer().render(response.data).decode(),
+            **{field: response.get(header, "") for header, field in KEPT_HEADERS.items()},
+        )
+    return response
+
+
+def replay(kept: IdempotentRequest, *, fingerprint: str) -> Response:
+    if kept.fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    headers = {header: getattr(kept, field) for header, field in KEPT_HEADERS.items() if getattr(kept, field)}
+    return Response(orjson.loads(kept.body), status=kept.status, headers={**headers, "Idempotent-Replayed": "true"})
+
+
+def forget_old(*, now=None) -> dict[str, int]:
+    """Delete kept responses past their retention; the rows removed."""
+    now = now or timezone.now()
+    removed, _ = IdempotentRequest.objects.filter(created_at__lt=now - IDEMPOTENCY_RETENTION).delete()
+    return {"idempotent_requests": removed}
