@@ -114,6 +114,8 @@ export async function downloadExport(client: TodoClient): Promise<Blob> {
   const { data, error, response } = await client.GET("/api/account/export", { parseAs: "blob" });
   if (data === undefined) throw new ApiError(response.status, error);
   return data;
+}
+
 /** A local copy of the user's tasks and the feed cursor it is current to. */
 export interface TaskStore {
   tasks: ReadonlyMap<string, Task>;
