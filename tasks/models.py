@@ -1,12 +1,50 @@
 """The task: one row per to-do item of a Better Auth user."""
 
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 
 from django.db import models
 from django.db.models.functions import Length
+from django.utils import timezone
+from rest_framework.exceptions import APIException
+
+# How often a write reads the task again after another write landed between its read and its UPDATE. Each time one
+# of the racing writes succeeds, so a write only runs out of attempts if this many others beat it in a row.
+WRITE_ATTEMPTS = 50
 
 # Lets the constraints below say title__length (https://docs.djangoproject.com/en/5.2/ref/models/lookups/).
 models.CharField.register_lookup(Length)
+
+
+class TaskBusy(APIException):
+    status_code = 503
+    default_detail = "The task is being changed by many requests at once; retry in a moment."
+    default_code = "task_busy"
+    wait = 1  # seconds, sent as Retry-After
+
+
+class TaskQuerySet(models.QuerySet):
+    def write(self, task: "Task", changes: Callable[["Task"], dict]) -> "Task | None":
+        """Make one change to `task`, one of these rows: the fields `changes(task)` returns, with `version` + 1,
+        `updated_at` now and `completed_at` following `completed`. The UPDATE is conditional on the version read
+        (`... WHERE id = ... AND version = ...`), so a write that landed in between is never overwritten unseen:
+        the task is read again and the change made on what is there now. None when the task is gone (deleted
+        meanwhile; an UPDATE never brings it back, as Model.save() would). Every write of the API comes here: a
+        precondition on the version (If-Match) belongs here too."""
+        for _ in range(WRITE_ATTEMPTS):
+            now = timezone.now()
+            fields = {**changes(task), "version": task.version + 1, "updated_at": now}
+            if "completed" in fields:
+                fields["completed_at"] = task.completion_time(completed=fields["completed"], now=now)
+            if self.filter(pk=task.pk, version=task.version).update(**fields):
+                for name, value in fields.items():
+                    setattr(task, name, value)
+                return task
+            task = self.filter(pk=task.pk).first()
+            if task is None:
+                return None
+        raise TaskBusy()
 
 
 class Task(models.Model):
@@ -17,11 +55,18 @@ class Task(models.Model):
     # null and "" differ in the contract: null is "no description".
     description = models.CharField(max_length=1000, null=True, blank=True)  # noqa: DJ001
     completed = models.BooleanField(default=False)
+    # When the task last became completed; None while it is open. Kept by the server (TaskQuerySet.write).
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # 1 on create, + 1 on every change: what a conditional request (ETag, If-Match) names. db_default: rows written
+    # outside the ORM (a COPY, the benchmark's load) start at 1 too.
+    version = models.IntegerField(default=1, db_default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Where the task's last change sits in the changes feed: set by a database trigger on every INSERT and UPDATE
     # (migration 0005), so the admin, the shell and bulk writes keep it too. See tasks/changes.py.
     change_position = models.BigIntegerField(default=0, editable=False)
+
+    objects = TaskQuerySet.as_manager()
 
     class Meta:
         indexes = [
@@ -44,6 +89,13 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def completion_time(self, *, completed: bool, now: datetime) -> datetime | None:
+        """`completed_at` once this task is set to `completed`: unchanged while it stays completed, now when it
+        becomes completed, None when it is (re)opened."""
+        if not completed:
+            return None
+        return self.completed_at if self.completed and self.completed_at else now
 
 
 class TaskCount(models.Model):

@@ -56,19 +56,30 @@ class TaskSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Task
-        fields = ["id", "user_id", "title", "description", "completed", "created_at", "updated_at"]
-        read_only_fields = ["id", "user_id", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "user_id",
+            "title",
+            "description",
+            "completed",
+            "completed_at",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "user_id", "completed_at", "version", "created_at", "updated_at"]
+
+    def create(self, validated_data: dict) -> Task:
+        completed_at = timezone.now() if validated_data.get("completed") else None
+        return super().create({**validated_data, "completed_at": completed_at})
 
     def update(self, instance: Task, validated_data: dict) -> Task:
-        """Write the fields sent, and only those, with one UPDATE of the row the view selected (context["target"]).
-        Never Model.save(): a task deleted meanwhile stays deleted (save() would INSERT it again: 404 instead), and a
-        concurrent change to a field not sent is not overwritten."""
-        changes = {**validated_data, "updated_at": timezone.now()}
-        if not self.context["target"].update(**changes):
+        """Write the fields sent, and only those, as one change of the row the view selected (context["target"],
+        TaskQuerySet.write): 404 when the task was deleted meanwhile, which stays deleted."""
+        task = self.context["target"].write(instance, lambda task: validated_data)
+        if task is None:
             raise NotFound()
-        for field, value in changes.items():
-            setattr(instance, field, value)
-        return instance
+        return task
 
     def to_representation(self, instance: Task | dict) -> dict:
         """The task as DRF's fields would write it, from a model or from a list page's `.values()` row."""

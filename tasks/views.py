@@ -3,8 +3,6 @@
 import uuid
 from functools import partial
 
-from django.db.models import F
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
@@ -92,8 +90,8 @@ class TaskViewSet(UserPathMixin, viewsets.ModelViewSet):
         return stored_count(user_id=self.request.user.id, completed=CompletedFilter().requested(self.request))
 
     def target(self):
-        """The row a write (PUT, PATCH, complete) changes: the user's task named in the path. Every write selects
-        its row here, so a condition on the write (a precondition such as If-Match) belongs here, once."""
+        """The row a write (PUT, PATCH, complete) changes: the user's task named in the path. Every write then goes
+        through `TaskQuerySet.write` on it, the one place where the version read is compared and changed."""
         return self.get_queryset().filter(pk=self.kwargs["pk"])
 
     def get_serializer_context(self):
@@ -126,11 +124,11 @@ class TaskViewSet(UserPathMixin, viewsets.ModelViewSet):
     def set_completed(self) -> Response:
         serializer = CompleteSerializer(data=self.request.data)
         serializer.is_valid(raise_exception=True)
-        completed = serializer.validated_data.get("completed", ~F("completed"))
+        wanted = serializer.validated_data.get("completed")
         tasks = self.target()
-        if not tasks.update(completed=completed, updated_at=timezone.now()):
-            raise NotFound()
         task = tasks.first()
+        if task is not None:
+            task = tasks.write(task, lambda task: {"completed": (not task.completed) if wanted is None else wanted})
         if task is None:
             raise NotFound()
         return Response(TaskSerializer(task, context=self.get_serializer_context()).data)

@@ -38,6 +38,9 @@ def test_parallel_toggles_never_lose_an_update(live_server, make_token, make_tas
     headers = [("Authorization", f"Bearer {make_token(sub='alice')}")]
     states = toggle_in_rounds(live_server.url, f"/api/tasks/{task.id}/complete", headers)
     assert states == [False] * ROUNDS + [True]
+    task.refresh_from_db()
+    assert task.version == 1 + CLIENTS * ROUNDS + 1
+    assert task.completed_at is not None
 
 
 def test_parallel_toggles_on_a_sqlite_file_never_lose_an_update(start_gunicorn, make_token):
@@ -69,5 +72,6 @@ def test_parallel_patches_of_different_fields_keep_both(live_server, make_token,
     assert statuses == [200] * 42
     stored = Task.objects.get()
     assert stored.completed is True  # 21 flips
+    assert stored.version == 1 + 42  # every change counted once, none lost between a read and its write
     assert stored.title == "start"
     assert stored.description.startswith("edit ")

@@ -1,6 +1,7 @@
 """CRUD and the complete action through both route families, with and without a trailing slash."""
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
@@ -55,7 +56,8 @@ def test_server_fields_in_the_body_are_ignored(alice, route):
 
 
 def test_get_one(alice, route, make_task):
-    task = make_task(user_id="alice", title="Walk", description=None, completed=True)
+    done = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+    task = make_task(user_id="alice", title="Walk", description=None, completed=True, completed_at=done)
     response = alice.get(route(task.id))
     assert response.status_code == 200
     assert response.json() == {
@@ -64,6 +66,8 @@ def test_get_one(alice, route, make_task):
         "title": "Walk",
         "description": None,
         "completed": True,
+        "completed_at": "2026-03-01T12:30:00Z",
+        "version": 1,
         "created_at": task.created_at.isoformat().replace("+00:00", "Z"),
         "updated_at": task.updated_at.isoformat().replace("+00:00", "Z"),
     }
