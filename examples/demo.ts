@@ -7,7 +7,9 @@ import {
   deleteTask,
   downloadExport,
   exportTasks,
+  listTags,
   listTasks,
+  type NewTask,
   syncTasks,
   toggleTask,
 } from "./todo-client.js";
@@ -18,10 +20,22 @@ const api = createTodoClient(process.env.API_URL ?? "http://127.0.0.1:8000", {
   get: async ({ fresh = false } = {}) => (stale && !fresh ? stale : token),
 });
 
+// A due date is sent with its time zone: toISOString() writes UTC ending in Z.
+const tomorrow = new Date(Date.now() + 24 * 60 * 60 * 1000);
+const draft: NewTask = {
+  title: "Buy milk",
+  description: "2 litres, oat",
+  due_at: tomorrow.toISOString(),
+  priority: "high",
+  tags: ["Errands", "errands", "shop"],
+};
+// The same Idempotency-Key twice, as a retry after a timeout would send it: one task.
 const key = "demo-create-1";
-const created = await createTask(api, { title: "Buy milk", description: "2 litres, oat" }, { idempotencyKey: key });
-const retried = await createTask(api, { title: "Buy milk", description: "2 litres, oat" }, { idempotencyKey: key });
+const created = await createTask(api, draft, { idempotencyKey: key });
+const retried = await createTask(api, draft, { idempotencyKey: key });
 const listed = await listTasks(api, { completed: false, ordering: "-created_at" });
+const tagged = await listTasks(api, { tag: ["ERRANDS", "shop"], priority: "high,medium", ordering: "due_at" });
+const tags = await listTags(api);
 const synced = await syncTasks(api, { tasks: new Map() });
 const toggled = await toggleTask(api, created.id);
 const exported = await exportTasks(api);
@@ -35,6 +49,8 @@ console.log(
     created,
     retriedId: retried.id,
     listedCount: listed.count,
+    taggedCount: tagged.count,
+    tags,
     toggled,
     exported,
     downloaded,

@@ -10,6 +10,8 @@ export type TaskPage = components["schemas"]["PaginatedTaskList"];
 export type AccountExport = components["schemas"]["AccountExport"];
 export type ListQuery = NonNullable<paths["/api/tasks"]["get"]["parameters"]["query"]>;
 export type ChangesPage = components["schemas"]["ChangesPage"];
+export type Priority = Task["priority"];
+export type TagCount = components["schemas"]["TagCount"];
 type ErrorBody =
   | components["schemas"]["Error"]
   | components["schemas"]["AuthenticationError"]
@@ -138,4 +140,11 @@ export async function syncTasks(client: TodoClient, store: TaskStore): Promise<T
     cursor = data.cursor;
     if (!data.has_more) return { tasks, cursor };
   }
+}
+
+/** The user's tags, each with the number of their tasks that carry it, most used first. */
+export async function listTags(client: TodoClient): Promise<TagCount[]> {
+  const { data, error, response } = await client.GET("/api/tags");
+  if (data === undefined) throw new ApiError(response.status, error);
+  return data.results;
 }

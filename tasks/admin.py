@@ -1,22 +1,74 @@
-"""The admin: tasks to inspect, the per-user counts read-only, and the erasure of a user's data on request."""
+"""The admin: tasks to inspect (due dates, priorities, tags), the per-user counts read-only, and the erasure of a
+user's data on request."""
 
 from django.contrib import admin
 from django.contrib.admin import helpers
+from django.db.models import Q
 from django.template.response import TemplateResponse
+from django.utils import timezone
 
 from .account import count_user_rows, erase_user
 from .models import Task, TaskCount
+from .tags import tag_counts, tag_key, with_tag
+
+# The tag filter offers the most used tags of this many of the newest tasks: counting every tag of a big table on
+# each page load would be a scan of the whole table.
+TAG_SAMPLE = 2000
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    """As `overdue=` in the API: open and due before now, or every other task."""
+
+    title = "overdue"
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("true", "Overdue"), ("false", "Not overdue")]
+
+    def queryset(self, request, queryset):
+        overdue = Q(completed=False, due_at__lt=timezone.now())
+        if self.value() == "true":
+            return queryset.filter(overdue)
+        if self.value() == "false":
+            return queryset.exclude(overdue)
+        return queryset
+
+
+class TagFilter(admin.SimpleListFilter):
+    """As `tag=` in the API (case-insensitive), offering the tags most used on recent tasks."""
+
+    title = "tag"
+    parameter_name = "tag"
+
+    def lookups(self, request, model_admin):
+        recent = Task.objects.order_by("-created_at").values_list("pk", flat=True)[:TAG_SAMPLE]
+        return [(tag["name"], tag["name"]) for tag in tag_counts(Task.objects.filter(pk__in=list(recent)))[:20]]
+
+    def queryset(self, request, queryset):
+        return with_tag(queryset, key=tag_key(self.value())) if self.value() else queryset
 
 
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
-    list_display = ["title", "user_id", "completed", "created_at", "updated_at"]
-    list_filter = ["completed", "created_at"]
+    list_display = ["title", "user_id", "completed", "due_at", "priority", "tags", "created_at", "updated_at"]
+    list_filter = ["completed", "priority", OverdueFilter, TagFilter, "created_at"]
     search_fields = ["title", "user_id"]
     readonly_fields = ["id", "completed_at", "version", "created_at", "updated_at"]
     ordering = ["-created_at"]
     date_hierarchy = "created_at"
     actions = ["erase_users_data"]
+
+    def save_model(self, request, obj, form, change):
+        """An edit here is a change like one through the API: it goes through TaskQuerySet.write (version + 1,
+        completed_at kept, nothing written meanwhile overwritten unseen)."""
+        if not change:
+            obj.completed_at = timezone.now() if obj.completed else None
+            super().save_model(request, obj, form, change)
+            return
+        rows = Task.objects.filter(pk=obj.pk)
+        current = rows.first()
+        if current is not None and form.changed_data:
+            rows.write(current, lambda task: {name: form.cleaned_data[name] for name in form.changed_data})
 
     @admin.action(description="Erase this user's data (every task and row kept about them)", permissions=["delete"])
     def erase_users_data(self, request, queryset):

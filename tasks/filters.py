@@ -1,6 +1,19 @@
 """Filtering, search and ordering of task lists; an invalid parameter is an error, never silently ignored."""
 
+import re
+
+from django.db.models import F, Q
+from django.utils import timezone
 from rest_framework import filters, serializers
+
+from .serializers import AwareDateTimeField, PriorityField, TagField
+from .tags import tag_key, with_tag
+
+BOOLEANS = {"true": True, "false": False}
+# An offset's + that nobody percent-encoded reaches the query string as a space: "...T14:00:00 02:00".
+UNENCODED_PLUS = re.compile(r" (\d\d(?::?\d\d)?)$")
+# Fields that may be null: ordered with the NULLs last in both directions (tasks without a due date last).
+NULLS_LAST = {"due_at"}
 
 
 class CompletedFilter(filters.BaseFilterBackend):
@@ -8,16 +21,11 @@ class CompletedFilter(filters.BaseFilterBackend):
     for this one parameter, a large share of a list request's CPU: BENCHMARKS.md)."""
 
     param = "completed"
-    values = {"true": True, "false": False}
 
     def requested(self, request) -> bool | None:
         """The state asked for, or None when the parameter is absent or empty."""
         raw = request.query_params.get(self.param)
-        if not raw:
-            return None
-        if raw not in self.values:
-            raise serializers.ValidationError({self.param: [f"Must be true or false, not {raw[:20]!r}."]})
-        return self.values[raw]
+        return parse_boolean(self.param, raw) if raw else None
 
     def filter_queryset(self, request, queryset, view):
         completed = self.requested(request)
@@ -42,7 +50,7 @@ class OrderingFilter(filters.OrderingFilter):
         if created is None:
             created = "-created_at"
             ordering.append(created)
-        return [*ordering, created.replace("created_at", "id")]
+        return [nulls_last(field) for field in [*ordering, created.replace("created_at", "id")]]
 
     def remove_invalid_fields(self, queryset, fields, view, request):
         valid = super().remove_invalid_fields(queryset, fields, view, request)
@@ -52,3 +60,48 @@ class OrderingFilter(filters.OrderingFilter):
                 {self.ordering_param: [f"Must be one of {allowed}, each optionally prefixed with '-'."]}
             )
         return valid
+
+
+def nulls_last(field: str):
+    if field.lstrip("-") not in NULLS_LAST:
+        return field
+    column = F(field.lstrip("-"))
+    return column.desc(nulls_last=True) if field.startswith("-") else column.asc(nulls_last=True)
+
+
+class FieldFilter(filters.BaseFilterBackend):
+    """`priority=`, `tag=`, `due_after=`, `due_before=` and `overdue=`, combined with AND. An empty value is no
+    filter; a bad value is a 422 that says what is expected, in the words the task's own fields use."""
+
+    def filter_queryset(self, request, queryset, view):
+        params = request.query_params
+        if raw := params.get("priority"):
+            queryset = queryset.filter(
+                priority__in=[parse(PriorityField(), "priority", name) for name in raw.split(",")]
+            )
+        for raw in filter(None, params.getlist("tag")):
+            queryset = with_tag(queryset, key=tag_key(parse(TagField(), "tag", raw)))
+        if raw := params.get("due_after"):
+            queryset = queryset.filter(due_at__gte=parse(AwareDateTimeField(), "due_after", raw))
+        if raw := params.get("due_before"):
+            queryset = queryset.filter(due_at__lt=parse(AwareDateTimeField(), "due_before", raw))
+        if raw := params.get("overdue"):
+            overdue = Q(completed=False, due_at__lt=timezone.now())
+            queryset = queryset.filter(overdue if parse_boolean("overdue", raw) else ~overdue)
+        return queryset
+
+
+def parse(field: serializers.Field, param: str, raw: str):
+    """A query parameter read as `field` reads a JSON string; its error names the parameter."""
+    if isinstance(field, serializers.DateTimeField):
+        raw = UNENCODED_PLUS.sub(r"+\1", raw)
+    try:
+        return field.run_validation(raw)
+    except serializers.ValidationError as exc:
+        raise serializers.ValidationError({param: exc.detail}) from exc
+
+
+def parse_boolean(param: str, raw: str) -> bool:
+    if raw not in BOOLEANS:
+        raise serializers.ValidationError({param: [f"Must be true or false, not {raw[:20]!r}."]})
+    return BOOLEANS[raw]

@@ -9,12 +9,23 @@ from django.db.models.functions import Length
 from django.utils import timezone
 from rest_framework.exceptions import APIException
 
+from .tags import keys_of
+
 # How often a write reads the task again after another write landed between its read and its UPDATE. Each time one
 # of the racing writes succeeds, so a write only runs out of attempts if this many others beat it in a row.
 WRITE_ATTEMPTS = 50
 
 # Lets the constraints below say title__length (https://docs.djangoproject.com/en/5.2/ref/models/lookups/).
 models.CharField.register_lookup(Length)
+
+
+class Priority(models.IntegerChoices):
+    """Stored as its rank, so that ordering by priority is ordering by rank; named by its label in the API."""
+
+    NONE = 0, "none"
+    LOW = 1, "low"
+    MEDIUM = 2, "medium"
+    HIGH = 3, "high"
 
 
 class TaskBusy(APIException):
@@ -37,6 +48,8 @@ class TaskQuerySet(models.QuerySet):
             fields = {**changes(task), "version": task.version + 1, "updated_at": now}
             if "completed" in fields:
                 fields["completed_at"] = task.completion_time(completed=fields["completed"], now=now)
+            if "tags" in fields:
+                fields["tag_keys"] = keys_of(fields["tags"])
             if self.filter(pk=task.pk, version=task.version).update(**fields):
                 for name, value in fields.items():
                     setattr(task, name, value)
@@ -55,10 +68,16 @@ class Task(models.Model):
     # null and "" differ in the contract: null is "no description".
     description = models.CharField(max_length=1000, null=True, blank=True)  # noqa: DJ001
     completed = models.BooleanField(default=False)
+    due_at = models.DateTimeField(null=True, blank=True)
+    # db_default (here and below): rows written outside the ORM (a COPY, the benchmark's load) get it too.
+    priority = models.SmallIntegerField(choices=Priority.choices, default=Priority.NONE, db_default=Priority.NONE)
+    # The tags as given (trimmed, first spellings, in order), and the same casefolded: what filters and counts
+    # compare (tasks/tags.py). Task.save() and TaskQuerySet.write() keep tag_keys in step with tags.
+    tags = models.JSONField(default=list, db_default=[], blank=True)
+    tag_keys = models.JSONField(default=list, db_default=[], editable=False)
     # When the task last became completed; None while it is open. Kept by the server (TaskQuerySet.write).
     completed_at = models.DateTimeField(null=True, blank=True)
-    # 1 on create, + 1 on every change: what a conditional request (ETag, If-Match) names. db_default: rows written
-    # outside the ORM (a COPY, the benchmark's load) start at 1 too.
+    # 1 on create, + 1 on every change: what a conditional request (ETag, If-Match) names.
     version = models.IntegerField(default=1, db_default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -75,6 +94,15 @@ class Task(models.Model):
             models.Index(fields=["user_id", "completed", "-created_at", "-id"], name="task_user_completed_idx"),
             # A page of the changes feed is one range scan of this index.
             models.Index(fields=["user_id", "change_position", "id"], name="task_user_change_idx"),
+            # priority=: the page and its count off one index, in list order.
+            models.Index(fields=["user_id", "priority", "-created_at", "-id"], name="task_user_priority_idx"),
+            # ordering=due_at: ascending puts NULLs last on PostgreSQL, as the list wants (tasks/filters.py).
+            models.Index(fields=["user_id", "due_at", "-created_at", "-id"], name="task_user_due_idx"),
+            # overdue=true: the open tasks' due dates only.
+            models.Index(
+                fields=["user_id", "due_at"], condition=models.Q(completed=False), name="task_user_open_due_idx"
+            ),
+            # tag= on PostgreSQL: a GIN index on (user_id, tag_keys), created in migration 0008 (not expressible here).
         ]
         constraints = [
             # The database keeps the invariants too, so the admin and shell cannot break them.
@@ -85,10 +113,18 @@ class Task(models.Model):
                 condition=models.Q(description__isnull=True) | models.Q(description__length__lte=1000),
                 name="task_description_length",
             ),
+            models.CheckConstraint(condition=models.Q(priority__gte=0, priority__lte=3), name="task_priority_rank"),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        self.tag_keys = keys_of(self.tags)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "tags" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "tag_keys"}
+        super().save(*args, **kwargs)
 
     def completion_time(self, *, completed: bool, now: datetime) -> datetime | None:
         """`completed_at` once this task is set to `completed`: unchanged while it stays completed, now when it

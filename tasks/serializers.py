@@ -3,13 +3,17 @@
 import functools
 import unicodedata
 from collections.abc import Callable
+from datetime import UTC
 
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 
 from . import changes
-from .models import DeletedTask, Task
+from .models import DeletedTask, Priority, Task
+from .tags import tag_key
 
 
 class StrictCharField(serializers.CharField):
@@ -38,6 +42,86 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
+class TagField(StrictCharField):
+    """One tag: trimmed, 1 to 32 characters, no control characters and no commas (a comma separates tags in the
+    places people type them)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(max_length=32, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if "," in value:
+            raise serializers.ValidationError("Must not contain commas.", code="invalid")
+        return value
+
+
+class TagsField(serializers.ListField):
+    """At most 20 tags; a tag that repeats an earlier one, compared case-insensitively, is dropped (the first
+    spelling and the order are kept)."""
+
+    max_tags = 20
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(child=TagField(), **kwargs)
+
+    def to_internal_value(self, data):
+        first_spellings: dict[str, str] = {}
+        for tag in super().to_internal_value(data):
+            first_spellings.setdefault(tag_key(tag), tag)
+        tags = list(first_spellings.values())
+        if len(tags) > self.max_tags:
+            raise serializers.ValidationError(f"Ensure this field has no more than {self.max_tags} tags.")
+        return tags
+
+    def to_representation(self, value: list[str]) -> list[str]:
+        return value  # stored as the API writes it: a JSON array of strings
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 date and time string that carries its time zone (`Z` or an offset): a naive one is refused
+    rather than read in some server's zone. Stored in UTC, written in UTC ending in Z."""
+
+    default_error_messages = {
+        "invalid": "Must be an ISO 8601 date and time with a time zone, such as 2026-12-01T17:00:00Z.",
+        "naive": "Must carry a time zone: end it with Z or an offset such as +02:00.",
+    }
+
+    def to_internal_value(self, data):
+        parsed = None
+        if isinstance(data, str):
+            try:
+                parsed = parse_datetime(data)
+            except ValueError:  # well formed, but not a real date or time (February 30th)
+                parsed = None
+        if parsed is None:
+            self.fail("invalid")
+        if parsed.tzinfo is None:
+            self.fail("naive")
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+            self.fail("invalid")
+
+
+class PriorityField(serializers.ChoiceField):
+    """A priority by name, `none` < `low` < `medium` < `high`; stored as its rank (`Priority`)."""
+
+    default_error_messages = {"invalid_choice": f"Must be one of {', '.join(Priority.labels)}, not {{input!r}}."}
+    ranks = {label: rank for rank, label in Priority.choices}
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(choices=Priority.labels, **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or data not in self.ranks:
+            self.fail("invalid_choice", input=data)
+        return self.ranks[data]
+
+    def to_representation(self, value: int) -> str:
+        return Priority(value).label
+
+
 # The to_representation of these fields gives what orjson writes for the database's value anyway (a UUID as its
 # string, a UTC datetime in ISO 8601 ending in Z, strings and booleans as they are; None stays None), so the list
 # copies such values without a call per value (todo_project/json.py renders them).
@@ -46,6 +130,7 @@ VERBATIM = {
     serializers.CharField.to_representation,
     serializers.BooleanField.to_representation,
     serializers.DateTimeField.to_representation,
+    TagsField.to_representation,
 }
 
 
@@ -53,6 +138,9 @@ class TaskSerializer(serializers.ModelSerializer):
     title = StrictCharField(max_length=100)
     description = StrictCharField(max_length=1000, allow_null=True, allow_blank=True, required=False, multiline=True)
     completed = StrictBooleanField(required=False)
+    due_at = AwareDateTimeField(allow_null=True, required=False)
+    priority = PriorityField(required=False)
+    tags = TagsField(required=False)
 
     class Meta:
         model = Task
@@ -62,6 +150,9 @@ class TaskSerializer(serializers.ModelSerializer):
             "title",
             "description",
             "completed",
+            "due_at",
+            "priority",
+            "tags",
             "completed_at",
             "version",
             "created_at",
@@ -154,3 +245,15 @@ class ChangesPageSerializer(serializers.Serializer):
     deleted = DeletedTaskSerializer(many=True, help_text="Tasks deleted after `since` (never on a page without it).")
     cursor = serializers.CharField(help_text="Opaque; send it as `since` to get what changes next.")
     has_more = serializers.BooleanField(help_text="More changes are ready now: call again with `cursor` at once.")
+
+
+class TagCountSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="The first spelling seen on the user's tasks.")
+    count = serializers.IntegerField(help_text="How many of the user's tasks carry the tag.")
+
+
+@extend_schema_serializer(many=False)  # the whole body of a list action, not one item of an array
+class TagListSerializer(serializers.Serializer):
+    """The body of GET .../tags (documentation only: the view writes it directly)."""
+
+    results = TagCountSerializer(many=True)

@@ -4,12 +4,14 @@ from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
 from .account_views import AccountExportView, AccountView
-from .views import TaskViewSet
+from .views import TagViewSet, TaskViewSet
 
 router = SimpleRouter()
 router.trailing_slash = "/?"
 router.register(r"tasks", TaskViewSet, basename="task")
 router.register(r"(?P<user_id>[^/]+)/tasks", TaskViewSet, basename="user-task")
+router.register(r"tags", TagViewSet, basename="tag")
+router.register(r"(?P<user_id>[^/]+)/tags", TagViewSet, basename="user-tag")
 
 urlpatterns = [
     *router.urls,

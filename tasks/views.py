@@ -11,13 +11,20 @@ from rest_framework.response import Response
 
 from . import changes
 from .counting import stored_count
-from .filters import CompletedFilter, OrderingFilter, SearchFilter
+from .filters import CompletedFilter, FieldFilter, OrderingFilter, SearchFilter
 from .idempotency import run_once
-from .models import Task
+from .models import Priority, Task
 from .schema import CHANGES_PARAMETERS, IDEMPOTENCY_PARAMETERS, TaskAutoSchema
-from .serializers import ChangesPageSerializer, ChangesQuerySerializer, CompleteSerializer, TaskSerializer
+from .serializers import (
+    ChangesPageSerializer,
+    ChangesQuerySerializer,
+    CompleteSerializer,
+    TagListSerializer,
+    TaskSerializer,
+)
+from .tags import tag_counts
 
-ORDERING = ["created_at", "updated_at", "title", "completed"]
+ORDERING = ["created_at", "updated_at", "title", "completed", "due_at", "priority"]
 # The list parameters that select nothing the per-user counters cannot count (tasks/counting.py).
 COUNTED_PARAMETERS = {"completed", "ordering", "page", "page_size"}
 LIST_PARAMETERS = [
@@ -30,12 +37,34 @@ LIST_PARAMETERS = [
     OpenApiParameter("completed", bool, description="Only completed (`true`) or open (`false`) tasks."),
     OpenApiParameter("search", str, description="Case-insensitive text in the title or the description."),
     OpenApiParameter(
+        "priority",
+        str,
+        description=f"One priority, or several separated by commas (either): {', '.join(Priority.labels)}.",
+    ),
+    OpenApiParameter(
+        "tag",
+        {"type": "array", "items": {"type": "string"}},
+        explode=True,
+        description="Tasks that carry this tag (case-insensitive); repeated (`tag=work&tag=urgent`): all of them.",
+    ),
+    OpenApiParameter(
+        "due_after",
+        {"type": "string", "format": "date-time"},
+        description="Tasks due at or after this time (with a time zone; write `+` as `%2B`). Never tasks without one.",
+    ),
+    OpenApiParameter(
+        "due_before",
+        {"type": "string", "format": "date-time"},
+        description="Tasks due before this time (with a time zone). Never tasks without a due date.",
+    ),
+    OpenApiParameter("overdue", bool, description="`true`: open tasks due before now; `false`: every other task."),
+    OpenApiParameter(
         "ordering",
         str,
         enum=[prefix + field for field in ORDERING for prefix in ("", "-")],
         description=(
-            "Sort field, `-` for descending. Default: `-created_at` (newest first). Ties are broken by creation "
-            "time, then id, so pages never overlap."
+            "Sort field, `-` for descending. Default: `-created_at` (newest first). Tasks without a due date come "
+            "last in both directions of `due_at`. Ties are broken by creation time, then id, so pages never overlap."
         ),
     ),
 ]
@@ -64,7 +93,7 @@ class TaskViewSet(UserPathMixin, viewsets.ModelViewSet):
 
     serializer_class = TaskSerializer
     schema = TaskAutoSchema()
-    filter_backends = [CompletedFilter, SearchFilter, OrderingFilter]
+    filter_backends = [CompletedFilter, FieldFilter, SearchFilter, OrderingFilter]
     search_fields = ["title", "description"]
     ordering_fields = ORDERING
     ordering = ["-created_at"]
@@ -146,3 +175,13 @@ class TaskViewSet(UserPathMixin, viewsets.ModelViewSet):
         fields = TaskSerializer.Meta.fields
         page = changes.read_page(user_id=request.user.id, task_fields=fields, **query.validated_data)
         return Response(ChangesPageSerializer(page, context=self.get_serializer_context()).data)
+
+
+class TagViewSet(UserPathMixin, viewsets.ViewSet):
+    """The tags on the token's user's tasks, with counts."""
+
+    schema = TaskAutoSchema()
+
+    @extend_schema(summary="List the user's tags, most used first", responses=TagListSerializer)
+    def list(self, request, *args, **kwargs):
+        return Response({"results": tag_counts(Task.objects.filter(user_id=request.user.id))})

@@ -37,8 +37,13 @@ def test_typed_client_lists_creates_toggles_and_deletes(demo: str, live_server, 
     assert seen["created"]["title"] == "Buy milk"
     assert seen["created"]["user_id"] == "alice"
     assert seen["retriedId"] == seen["created"]["id"]  # the same Idempotency-Key: replayed, not created again
+    assert seen["created"]["due_at"].endswith("Z")
+    assert (seen["created"]["priority"], seen["created"]["tags"]) == ("high", ["Errands", "shop"])
     assert seen["listedCount"] == 1
+    assert seen["taggedCount"] == 1
+    assert seen["tags"] == [{"name": "Errands", "count": 1}, {"name": "shop", "count": 1}]
     assert seen["toggled"]["completed"] is True
+    assert seen["toggled"]["completed_at"].endswith("Z")
     assert seen["exported"]["user_id"] == "alice"
     assert seen["exported"]["tasks"] == [seen["toggled"]]
     assert seen["downloaded"]["tasks"] == [seen["toggled"]]

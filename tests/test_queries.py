@@ -1,8 +1,11 @@
 """SQL per request: a constant, small number of queries for each route, and list queries served by the indexes."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from tasks.models import Task
 
@@ -151,3 +154,48 @@ def test_a_changes_page_is_a_range_scan_of_each_per_user_index(client_for, many_
         assert f" {index} " in plan or plan.endswith(f" {index}"), plan
     assert plan.count("Index Cond: (((user_id)::text = 'user-7'::text) AND (change_position >= ") == 2, plan
     assert "Seq Scan" not in plan, plan
+
+
+@pytest.fixture
+def tasks_with_new_fields():
+    """As many_users_tasks, with the benchmark's shape: a rare tag on 1%, high priority on 25%, 10% overdue."""
+    now = timezone.now()
+
+    def task(n: int) -> Task:
+        i = n // 40  # the task's number among its user's
+        tags = ["Rare"] if i % 100 == 0 else ["common"] if i % 2 else []
+        overdue = i % 10 == 1
+        due = now - timedelta(days=1 + i % 7) if overdue else (now + timedelta(days=i % 30) if i % 3 else None)
+        return Task(
+            user_id=f"user-{n % 40}",
+            title=f"Task {n}",
+            completed=False if overdue else i % 3 == 0,
+            priority=3 if i % 4 == 0 else i % 3,
+            due_at=due,
+            tags=tags,
+            tag_keys=[tag.casefold() for tag in tags],
+        )
+
+    Task.objects.bulk_create(task(n) for n in range(20_000))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE tasks_task")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="EXPLAIN output is PostgreSQL's")
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [
+        ("?priority=high", "task_user_priority_idx"),
+        ("?tag=rare", "task_user_tags_idx"),
+        ("?overdue=true", "task_user_open_due_idx"),
+        ("?ordering=due_at", "task_user_due_idx"),
+    ],
+)
+def test_the_new_filters_and_orderings_use_their_index(client_for, tasks_with_new_fields, query, index):
+    explained = plans(client_for("user-7"), f"/api/tasks{query}")
+    assert len(explained) == 2  # the count and the page (of at least one task)
+    for plan in explained:
+        assert "Seq Scan" not in plan, plan
+    assert any(index in plan for plan in explained), explained
+    if query == "?ordering=due_at":
+        assert "Sort" not in explained[-1], explained[-1]  # read in list order off the index

@@ -63,6 +63,8 @@ def test_schema_is_public_and_lists_both_route_families():
         "/api/{user_id}/account",
         "/api/{user_id}/account/export",
         "/api/{user_id}/tasks/changes",
+        "/api/tags",
+        "/api/{user_id}/tags",
         "/health",
         "/health/ready",
     }
@@ -201,9 +203,24 @@ def test_each_route_documents_the_errors_it_gives(schema, path, method, codes):
 
 def test_list_query_parameters_are_documented(schema):
     parameters = {p["name"]: p for p in schema["paths"]["/api/tasks"]["get"]["parameters"]}
-    assert set(parameters) == {"page", "page_size", "completed", "search", "ordering"}
+    assert set(parameters) == {
+        "page",
+        "page_size",
+        "completed",
+        "search",
+        "priority",
+        "tag",
+        "due_after",
+        "due_before",
+        "overdue",
+        "ordering",
+    }
     assert parameters["completed"]["schema"] == {"type": "boolean"}
-    assert "-created_at" in parameters["ordering"]["schema"]["enum"]
+    assert parameters["tag"]["schema"] == {"type": "array", "items": {"type": "string"}}
+    assert parameters["due_after"]["schema"] == {"type": "string", "format": "date-time"}
+    assert {"-created_at", "due_at", "-due_at", "priority", "-priority"} <= set(
+        parameters["ordering"]["schema"]["enum"]
+    )
 
 
 def test_every_task_field_is_required_in_responses(schema):

@@ -43,6 +43,22 @@ def test_tasks_are_varied_like_real_ones():
     for task in tasks:
         assert task.created_at <= task.updated_at <= now
         assert 1 <= len(task.title.strip()) <= 100
+        assert (task.completed_at is not None) is task.completed
+        assert task.due_at is None or task.due_at > task.created_at
+        assert task.tag_keys == [tag.casefold() for tag in task.tags]
+
+
+def test_due_dates_priorities_and_tags_look_like_a_real_list(alice):
+    seed("--user", "alice", "--tasks", "1000")
+    tasks = Task.objects.filter(user_id="alice")
+    assert 450 < tasks.filter(due_at__isnull=False).count() < 750
+    assert {priority: tasks.filter(priority=priority).count() > 50 for priority in range(4)} == dict.fromkeys(
+        range(4), True
+    )
+    assert alice.get("/api/tasks?overdue=true").json()["count"] > 10
+    tags = alice.get("/api/tags").json()["results"]
+    assert len(tags) > 10
+    assert tags[0]["count"] > 50
 
 
 def test_seeded_tasks_are_served_by_the_api_newest_first(alice):

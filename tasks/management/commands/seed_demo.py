@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from tasks.models import Task
+from tasks.models import Priority, Task
+from tasks.tags import keys_of
 from tasks.tokens import TokenInvalid, check_subject
 
 BATCH_SIZE = 1000
@@ -66,6 +67,34 @@ DESCRIPTIONS = [
 ]
 
 
+# Each template's likely tags; a few tasks get one more from EXTRA_TAGS.
+TAGS_BY_WORD = {
+    "Buy": ["errands", "shopping"],
+    "Pick": ["errands"],
+    "Call": ["calls"],
+    "Reply": ["email"],
+    "Send": ["email"],
+    "Book": ["appointments"],
+    "Reschedule": ["appointments"],
+    "Renew": ["admin"],
+    "Pay": ["finance", "bills"],
+    "Fix": ["home", "repairs"],
+    "Clean": ["home"],
+    "Water": ["home", "garden"],
+    "Return": ["errands"],
+    "Prepare": ["work"],
+    "Write": ["work"],
+    "Review": ["work", "code"],
+    "Plan": ["family", "fun"],
+    "Order": ["family", "shopping"],
+    "Read": ["reading"],
+    "Back": ["tech"],
+}
+EXTRA_TAGS = ["urgent", "weekend", "someday", "Q4", "waiting"]
+# How often each priority is picked: most tasks have none, few are high.
+PRIORITY_WEIGHTS = {Priority.NONE: 45, Priority.LOW: 20, Priority.MEDIUM: 20, Priority.HIGH: 15}
+
+
 class Command(BaseCommand):
     help = "Create N realistic tasks for USER (the Better Auth user id), spread over the last months."
 
@@ -105,14 +134,39 @@ def demo_task(rng: random.Random, user: str, now: datetime) -> Task:
     completed = rng.random() < 0.15 + 0.7 * age / HISTORY_DAYS
     updated_at = created_at + (now - created_at) * (rng.random() if completed else rng.random() * 0.1)
     description = fill(rng, rng.choice(DESCRIPTIONS)) if rng.random() < 0.55 else None
+    template = rng.choice(TITLES)
+    tags = demo_tags(rng, template)
     return Task(
         user_id=user,
-        title=fill(rng, rng.choice(TITLES))[:100],
+        title=fill(rng, template)[:100],
         description=description,
         completed=completed,
+        completed_at=updated_at if completed else None,
+        due_at=demo_due_at(rng, created_at),
+        priority=rng.choices(list(PRIORITY_WEIGHTS), weights=list(PRIORITY_WEIGHTS.values()))[0],
+        tags=tags,
+        tag_keys=keys_of(tags),  # bulk_create does not call Task.save(), which keeps them otherwise
         created_at=created_at,
         updated_at=updated_at,
     )
+
+
+def demo_due_at(rng: random.Random, created_at: datetime) -> datetime | None:
+    """Six tasks in ten have a due date: a few days to a few weeks after creation, at a round time of day; so some
+    open ones are overdue, as in a real list."""
+    if rng.random() < 0.4:
+        return None
+    day = created_at + timedelta(days=rng.choice([0, 1, 1, 2, 3, 7, 7, 14, 30]))
+    due = day.replace(hour=rng.choice([9, 12, 17, 18, 20]), minute=rng.choice([0, 0, 30]), second=0, microsecond=0)
+    return due if due > created_at else due + timedelta(days=1)
+
+
+def demo_tags(rng: random.Random, template: str) -> list[str]:
+    likely = TAGS_BY_WORD[template.split()[0]]
+    tags = rng.sample(likely, k=min(len(likely), rng.choice([0, 1, 1, 2])))
+    if rng.random() < 0.15:
+        tags.append(rng.choice(EXTRA_TAGS))
+    return list(dict.fromkeys(tags))
 
 
 def fill(rng: random.Random, template: str) -> str:
