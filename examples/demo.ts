@@ -2,10 +2,12 @@
 //   API_URL=http://127.0.0.1:8000 TOKEN=$(../.venv/bin/python ../manage.py mint_token alice) node build/demo.js
 // With STALE_TOKEN (say, an expired one), each call is sent with it first: the client must recover by itself.
 import {
+  EditConflict,
   createTodoClient,
   createTask,
   deleteTask,
   downloadExport,
+  editTask,
   exportTasks,
   listTags,
   listTasks,
@@ -37,6 +39,10 @@ const listed = await listTasks(api, { completed: false, ordering: "-created_at" 
 const tagged = await listTasks(api, { tag: ["ERRANDS", "shop"], priority: "high,medium", ordering: "due_at" });
 const tags = await listTags(api);
 const synced = await syncTasks(api, { tasks: new Map() });
+const edited = await editTask(api, created, { title: "Buy oat milk" });
+// A second tab still holding the first version: refused with the current task, not saved over the first edit.
+const conflict = await editTask(api, created, { title: "Buy soy milk" }).catch((e: unknown) => e);
+const conflictCurrentTitle = conflict instanceof EditConflict ? conflict.current?.title : undefined;
 const toggled = await toggleTask(api, created.id);
 const exported = await exportTasks(api);
 const downloaded: unknown = JSON.parse(await (await downloadExport(api)).text());
@@ -48,6 +54,8 @@ console.log(
   JSON.stringify({
     created,
     retriedId: retried.id,
+    editedVersion: edited.version,
+    conflictCurrentTitle,
     listedCount: listed.count,
     taggedCount: tagged.count,
     tags,

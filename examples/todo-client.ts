@@ -92,6 +92,31 @@ async function withRetries<T>(attempts: number, call: () => Promise<T>): Promise
   }
 }
 
+export type TaskChanges = components["schemas"]["PatchedTaskRequest"];
+
+/** Another tab or device changed the task since `base` was read: `current` is what it is now (or undefined when it
+ * was deleted). Show it, let the user decide, and save again from it. */
+export class EditConflict extends Error {
+  constructor(readonly current: Task | undefined) {
+    super("The task was changed elsewhere since it was read.");
+  }
+}
+
+/** Saves `changes` only if the task is still the version `base` was read at (`If-Match: "<version>"`): a 412 means
+ * someone else saved in between, and their change is not overwritten; the task is read again for the caller. */
+export async function editTask(client: TodoClient, base: Task, changes: TaskChanges): Promise<Task> {
+  const { data, error, response } = await client.PATCH("/api/tasks/{id}", {
+    params: { path: { id: base.id }, header: { "If-Match": `"${base.version}"` } },
+    body: changes,
+  });
+  if (data !== undefined) return data;
+  if (response.status === 412) {
+    const current = await client.GET("/api/tasks/{id}", { params: { path: { id: base.id } } });
+    throw new EditConflict(current.data);
+  }
+  throw new ApiError(response.status, error);
+}
+
 /** Flips `completed`; the API does it atomically, so two tabs toggling at once cannot lose an update. */
 export async function toggleTask(client: TodoClient, id: string): Promise<Task> {
   const { data, error, response } = await client.PATCH("/api/tasks/{id}/complete", { params: { path: { id } } });

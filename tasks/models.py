@@ -1,13 +1,15 @@
 """The task: one row per to-do item of a Better Auth user."""
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 
 from django.db import models
 from django.db.models.functions import Length
 from django.utils import timezone
 from rest_framework.exceptions import APIException
+
+from todo_project.errors import PreconditionFailed
 
 from .tags import keys_of
 
@@ -36,14 +38,22 @@ class TaskBusy(APIException):
 
 
 class TaskQuerySet(models.QuerySet):
-    def write(self, task: "Task", changes: Callable[["Task"], dict]) -> "Task | None":
+    def write(
+        self, task: "Task", changes: Callable[["Task"], dict], *, versions: Collection[int] | None = None
+    ) -> "Task | None":
         """Make one change to `task`, one of these rows: the fields `changes(task)` returns, with `version` + 1,
         `updated_at` now and `completed_at` following `completed`. The UPDATE is conditional on the version read
         (`... WHERE id = ... AND version = ...`), so a write that landed in between is never overwritten unseen:
         the task is read again and the change made on what is there now. None when the task is gone (deleted
-        meanwhile; an UPDATE never brings it back, as Model.save() would). Every write of the API comes here: a
-        precondition on the version (If-Match) belongs here too."""
+        meanwhile; an UPDATE never brings it back, as Model.save() would). Every write of the API comes here.
+
+        `versions` (If-Match): the versions the write is allowed to change; PreconditionFailed (412) when the task
+        has another. The version compared is the one the UPDATE is conditional on, so the check and the write are
+        one statement (`... AND version = v`, v one of `versions`): of two writes sent with the same If-Match, the
+        second finds the version moved on and answers 412, on any worker."""
         for _ in range(WRITE_ATTEMPTS):
+            if versions is not None and task.version not in versions:
+                raise PreconditionFailed()
             now = timezone.now()
             fields = {**changes(task), "version": task.version + 1, "updated_at": now}
             if "completed" in fields:

@@ -62,6 +62,7 @@ def error(description: str, serializer: type[serializers.Serializer] = ErrorSeri
 
 
 ERRORS = {
+    304: OpenApiResponse(description="Not modified: If-None-Match names the task's current ETag (no body)."),
     400: error("Malformed JSON."),
     401: error("Missing, expired or invalid token; carries `WWW-Authenticate: Bearer`.", AuthenticationErrorSerializer),
     404: error("No such task for this user (also: another user's path, a page past the end)."),
@@ -113,6 +114,29 @@ IDEMPOTENCY_PARAMETERS = [
         description="This is the kept response of an earlier request with the same Idempotency-Key.",
     ),
 ]
+ETAG = OpenApiParameter(
+    "ETag",
+    str,
+    OpenApiParameter.HEADER,
+    response=[200, 201, 304],
+    description='The task\'s `version`, quoted (`"3"`): send it back as If-Match (or If-None-Match).',
+)
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="ETags (or `*`): when one is the task's current ETag, the answer is 304 with no body.",
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description=(
+        'The ETag(s) read (`"3"`, a comma-separated list, or `*`): the write happens only if the task still has '
+        "one of them, else 412 `precondition_failed` and nothing changes. Checked and written in one statement, so "
+        "of two writes sent with the same If-Match at most one succeeds. Without it a write is unconditional."
+    ),
+)
 CHANGES_PARAMETERS = [
     OpenApiParameter(
         "since",
@@ -205,7 +229,15 @@ class TaskAutoSchema(ApiAutoSchema):
         return ["tasks"]
 
     def view_error_codes(self) -> list[int]:
-        return {"changes": [410, 422]}.get(getattr(self.view, "action", None), [])
+        conditional_write = [412]
+        return {
+            "changes": [410, 422],
+            "retrieve": [304],
+            "update": conditional_write,
+            "partial_update": conditional_write,
+            "destroy": conditional_write,
+            "complete": conditional_write,
+        }.get(getattr(self.view, "action", None), [])
 
 
 class StrictCharFieldExtension(OpenApiSerializerFieldExtension):

@@ -167,7 +167,7 @@ class TaskSerializer(serializers.ModelSerializer):
     def update(self, instance: Task, validated_data: dict) -> Task:
         """Write the fields sent, and only those, as one change of the row the view selected (context["target"],
         TaskQuerySet.write): 404 when the task was deleted meanwhile, which stays deleted."""
-        task = self.context["target"].write(instance, lambda task: validated_data)
+        task = self.context["target"].write(instance, lambda task: validated_data, versions=self.context["versions"])
         if task is None:
             raise NotFound()
         return task

@@ -9,12 +9,14 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from . import changes
+from todo_project.errors import PreconditionFailed
+
+from . import changes, conditional
 from .counting import stored_count
 from .filters import CompletedFilter, FieldFilter, OrderingFilter, SearchFilter
 from .idempotency import run_once
 from .models import Priority, Task
-from .schema import CHANGES_PARAMETERS, IDEMPOTENCY_PARAMETERS, TaskAutoSchema
+from .schema import CHANGES_PARAMETERS, ETAG, IDEMPOTENCY_PARAMETERS, IF_MATCH, IF_NONE_MATCH, TaskAutoSchema
 from .serializers import (
     ChangesPageSerializer,
     ChangesQuerySerializer,
@@ -82,11 +84,13 @@ class UserPathMixin:
 
 @extend_schema_view(
     list=extend_schema(summary="List tasks, newest first", parameters=LIST_PARAMETERS),
-    create=extend_schema(summary="Create a task", parameters=IDEMPOTENCY_PARAMETERS),
-    retrieve=extend_schema(summary="Get a task"),
-    update=extend_schema(summary="Replace a task (omitted optional fields keep their values)"),
-    partial_update=extend_schema(summary="Change some fields of a task"),
-    destroy=extend_schema(summary="Delete a task"),
+    create=extend_schema(summary="Create a task", parameters=[*IDEMPOTENCY_PARAMETERS, ETAG]),
+    retrieve=extend_schema(summary="Get a task", parameters=[IF_NONE_MATCH, ETAG]),
+    update=extend_schema(
+        summary="Replace a task (omitted optional fields keep their values)", parameters=[IF_MATCH, ETAG]
+    ),
+    partial_update=extend_schema(summary="Change some fields of a task", parameters=[IF_MATCH, ETAG]),
+    destroy=extend_schema(summary="Delete a task", parameters=[IF_MATCH]),
 )
 class TaskViewSet(UserPathMixin, viewsets.ModelViewSet):
     """Tasks of the token's user. A `user_id` in the path must be the token's `sub`, or the answer is 404."""
@@ -127,10 +131,40 @@ class TaskViewSet(UserPathMixin, viewsets.ModelViewSet):
         context = super().get_serializer_context()
         if self.action in {"update", "partial_update"}:
             context["target"] = self.target()
+            context["versions"] = conditional.if_match_versions(self.request)
         return context
 
+    @staticmethod
+    def tagged(response: Response) -> Response:
+        """A response carrying one task, with its version as its ETag (what If-Match and If-None-Match name)."""
+        response["ETag"] = conditional.etag(response.data["version"])
+        return response
+
     def create(self, request, *args, **kwargs):
-        return run_once(request, operation="create", target="tasks", write=partial(super().create, request))
+        create = partial(super().create, request)
+        return run_once(request, operation="create", target="tasks", write=lambda: self.tagged(create()))
+
+    def retrieve(self, request, *args, **kwargs):
+        task = self.get_object()
+        if conditional.not_modified(request, version=task.version):
+            return Response(status=304, headers={"ETag": conditional.etag(task.version)})
+        return self.tagged(Response(self.get_serializer(task).data))
+
+    def update(self, request, *args, **kwargs):
+        return self.tagged(super().update(request, *args, **kwargs))
+
+    def perform_destroy(self, instance: Task) -> None:
+        """Without If-Match, as DRF does; with it, one DELETE conditional on the version (404 or 412 if it deletes
+        nothing: the task went, or changed, since it was read)."""
+        versions = conditional.if_match_versions(self.request)
+        if versions is None:
+            instance.delete()
+            return
+        if instance.version not in versions:
+            raise PreconditionFailed()
+        deleted, _ = self.target().filter(version=instance.version).delete()
+        if not deleted:
+            raise PreconditionFailed() if self.target().exists() else NotFound()
 
     def perform_create(self, serializer):
         serializer.save(user_id=self.request.user.id)
@@ -142,7 +176,7 @@ class TaskViewSet(UserPathMixin, viewsets.ModelViewSet):
         summary="Flip or set a task's completed flag",
         request=CompleteSerializer,
         responses=TaskSerializer,
-        parameters=IDEMPOTENCY_PARAMETERS,
+        parameters=[*IDEMPOTENCY_PARAMETERS, IF_MATCH, ETAG],
     )
     @action(detail=True, methods=["patch"], serializer_class=CompleteSerializer)
     def complete(self, request, *args, **kwargs):
@@ -157,10 +191,13 @@ class TaskViewSet(UserPathMixin, viewsets.ModelViewSet):
         tasks = self.target()
         task = tasks.first()
         if task is not None:
-            task = tasks.write(task, lambda task: {"completed": (not task.completed) if wanted is None else wanted})
+            versions = conditional.if_match_versions(self.request)
+            task = tasks.write(
+                task, lambda task: {"completed": (not task.completed) if wanted is None else wanted}, versions=versions
+            )
         if task is None:
             raise NotFound()
-        return Response(TaskSerializer(task, context=self.get_serializer_context()).data)
+        return self.tagged(Response(TaskSerializer(task, context=self.get_serializer_context()).data))
 
     @extend_schema(
         summary="What changed since a cursor: created or changed tasks and deleted ones",

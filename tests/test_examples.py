@@ -39,6 +39,8 @@ def test_typed_client_lists_creates_toggles_and_deletes(demo: str, live_server, 
     assert seen["retriedId"] == seen["created"]["id"]  # the same Idempotency-Key: replayed, not created again
     assert seen["created"]["due_at"].endswith("Z")
     assert (seen["created"]["priority"], seen["created"]["tags"]) == ("high", ["Errands", "shop"])
+    assert seen["editedVersion"] == 2
+    assert seen["conflictCurrentTitle"] == "Buy oat milk"  # the stale edit got 412, and the task as it is now
     assert seen["listedCount"] == 1
     assert seen["taggedCount"] == 1
     assert seen["tags"] == [{"name": "Errands", "count": 1}, {"name": "shop", "count": 1}]
