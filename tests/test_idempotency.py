@@ -153,7 +153,7 @@ live = pytest.mark.django_db(transaction=True)
 def test_parallel_identical_creates_with_one_key_make_one_task(start_server, make_token):
     server = start_server("--workers", "2", "--threads", "4")
     headers = [
-        ("Authorization", f"Bearer {make_token(sub='racer', alg='HS256')}"),
+        ("Authorization", f"Bearer {make_token(sub='one-key-creator', alg='HS256')}"),
         ("Content-Type", "application/json"),
         ("Idempotency-Key", "one-create"),
     ]

@@ -137,9 +137,9 @@ def test_a_change_racing_a_delete_is_404_and_does_not_resurrect(alice, make_task
     task = make_task(user_id="alice")
     original = TaskQuerySet.write
 
-    def delete_then_write(self, task, changes):
+    def delete_then_write(self, task, changes, **options):
         Task.objects.filter(pk=task.pk).delete()  # lands after the request read the task, before its write
-        return original(self, task, changes)
+        return original(self, task, changes, **options)
 
     monkeypatch.setattr(TaskQuerySet, "write", delete_then_write)
     assert change(alice, task.id, name).status_code == 404
