@@ -129,6 +129,8 @@ def test_a_replayed_create_carries_the_kept_etag(alice):
 CLIENTS = 8
 
 
+# The servers write to the test database itself on PostgreSQL (server_database): this test commits, and is flushed.
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     ("method", "suffix", "body"),
     [("PATCH", "", b'{"title": "mine"}'), ("PATCH", "/complete", None), ("DELETE", "", None)],
