@@ -48,7 +48,7 @@ def make_history(client: APIClient) -> None:
     """Activity through the API that leaves rows in every per-user table: extend it when a table is added."""
     ids = []
     for number in range(3):
-        body, key = {"title": f"Task {number}"}, f"create-{number}"
+        body, key = {"title": f"Task {number}", "tags": ["home"]}, f"create-{number}"
         response = client.post("/api/tasks", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
         assert response.status_code == 201, response.content
         ids.append(response.json()["id"])
@@ -200,6 +200,8 @@ def test_export_is_one_snapshot_while_the_user_writes(alice, make_task, monkeypa
 def test_erasure_removes_the_users_tasks_and_counts_and_nothing_of_anyone_else(alice, bob, route):
     make_history(alice)
     make_history(bob)
+    assert alice.get("/api/tags").json() == {"results": [{"name": "home", "count": 2}]}
+    assert alice.get("/api/tasks/changes").json()["changes"]
     bobs = sorted(Task.objects.filter(user_id="bob").values_list())
     bobs_count = TaskCount.objects.get(user_id="bob")
 
@@ -213,6 +215,9 @@ def test_erasure_removes_the_users_tasks_and_counts_and_nothing_of_anyone_else(a
     assert (TaskCount.objects.get(user_id="bob").total, bobs_count.total) == (2, 2)
     page = alice.get("/api/tasks").json()
     assert (page["count"], page["results"]) == (0, [])
+    assert alice.get("/api/tags").json() == {"results": []}
+    feed = alice.get("/api/tasks/changes").json()
+    assert (feed["changes"], feed["deleted"], feed["has_more"]) == ([], [], False)
     assert read_export(alice.get("/api/account/export"))["tasks"] == []
     assert alice.delete(route).status_code == 204  # again: nothing left, still 204
 
