@@ -1,6 +1,12 @@
 """gunicorn settings, read from the project directory by every `gunicorn` started there (the Procfile's too)."""
 
 import gc
+import os
+
+from django.conf import settings
+from gunicorn.glogging import Logger
+
+from todo_project.request_ids import HEADER
 
 # Slow clients: a thread worker parks a thread on each client until its request has fully arrived, so a few clients
 # sending a byte at a time left /health unanswered (BENCHMARKS.md, "Slow clients"). gevent serves each connection in
@@ -11,9 +17,31 @@ worker_class = "todo_project.gunicorn_worker.GeventWorker"
 # has made a request keeps a database connection until it closes: through Neon's pooler that is cheap; on a direct
 # host keep workers x connections under PostgreSQL's max_connections.
 
-# The default access log writes the request line with its query string and the Referer: a client that wrongly puts a
-# token in the URL (?token=...) would get it written to the logs. The path alone (%(U)s) is logged instead.
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "todo_project.settings")
+
+# Django's LOGGING (LOG_FORMAT, LOG_LEVEL), so that gunicorn's lines have the shape of the application's.
+logconfig_dict = settings.LOGGING
+
+
+class AccessLogger(Logger):
+    """One access line per request with its fields as data: method, path, status, duration_ms, request_id.
+
+    The path is logged without its query string (and the Referer not at all): a client that wrongly puts a token in
+    the URL (?token=...) would get it written to the logs (the formatter takes out a token in the path, as it does
+    in every line). The request id is read from the response, which the
+    application has given it.
+    """
+
+    def access(self, resp, req, environ, request_time) -> None:
+        method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
+        status = int(str(resp.status).split(None, 1)[0])
+        duration_ms = round(request_time.total_seconds() * 1000, 2)
+        request_id = next((value for name, value in resp.headers if name.lower() == HEADER.lower()), None)
+        fields = {"method": method, "path": path, "status": status, "duration_ms": duration_ms}
+        self.access_log.info("%s %s %s %sms", *fields.values(), extra={**fields, "request_id": request_id})
+
+
+logger_class = AccessLogger
 
 
 def post_worker_init(worker) -> None:

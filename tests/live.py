@@ -75,7 +75,11 @@ def production_env(**overrides: str) -> dict[str, str]:
     prefixes = ("DJANGO_", "DATABASE", "DIRECT_", "REDIS", "BETTER_AUTH_", "THROTTLE_", "CORS_")
     keep = {key: value for key, value in os.environ.items() if not key.startswith(prefixes)}
     # Set, even if empty, so that a developer's .env cannot fill them in (the OS environment wins over .env).
-    unset = dict.fromkeys(["BETTER_AUTH_URL", "BETTER_AUTH_ISSUER", "BETTER_AUTH_AUDIENCE", "CORS_ALLOWED_ORIGINS"], "")
+    unset = dict.fromkeys(
+        ["BETTER_AUTH_URL", "BETTER_AUTH_ISSUER", "BETTER_AUTH_AUDIENCE", "CORS_ALLOWED_ORIGINS"]
+        + ["LOG_FORMAT", "LOG_LEVEL", "METRICS_TOKEN", "SENTRY_DSN"],
+        "",
+    )
     return {
         **keep,
         **unset,

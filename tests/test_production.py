@@ -39,9 +39,11 @@ def test_plain_http_is_redirected_to_https_but_health_is_not(production):
     assert call(production.url, "GET", "/health").status == 200
 
 
-def test_logs_never_hold_a_token(start_gunicorn, make_token):
-    """gunicorn's access log and Django's loggers (at DEBUG), for accepted and refused requests alike."""
-    server = start_gunicorn(DJANGO_LOG_LEVEL="DEBUG")
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_logs_never_hold_a_token(start_gunicorn, make_token, log_format):
+    """gunicorn's access log and Django's loggers (at DEBUG), for accepted, refused and failed requests alike: a token
+    in the query string, in the path, in a header or in an exception's message and traceback."""
+    server = start_gunicorn(LOG_LEVEL="DEBUG", LOG_FORMAT=log_format, DJANGO_SETTINGS_MODULE="tests.failing_settings")
     valid = make_token(sub="alice", alg="HS256")
     forged = valid.rsplit(".", 1)[0] + ".Zm9yZ2Vk"
     expired = make_token(sub="alice", alg="HS256", exp=int(time.time()) - 60)
@@ -55,17 +57,24 @@ def test_logs_never_hold_a_token(start_gunicorn, make_token):
         ("GET", f"/api/tasks?token={valid}&access_token={forged}", []),
         ("GET", "/api/tasks", [("Authorization", f"Basic {valid}")]),
         ("GET", "/api/tasks", [("Cookie", f"token={valid}")]),
+        ("GET", f"/api/tasks/{valid}", [("Authorization", f"Bearer {valid}")]),
+        ("GET", f"/api/{expired}/tasks", [("Authorization", f"Bearer {valid}")]),
+        ("GET", "/fail", [("Authorization", f"Bearer {valid}")]),
     ]
     statuses = [call(server.url, method, path, headers=headers).status for method, path, headers in requests]
     # gunicorn's own header limit (8190 bytes) answers the oversized token with a 431, as the contract allows.
-    assert statuses == [200, 401, 401, 431, 404, 401, 401, 401]
+    assert statuses == [200, 401, 401, 431, 404, 401, 401, 401, 404, 404, 500]
     server.stop()
     logs = server.logs()
     for token in [valid, forged, expired, oversized]:
         for part in token.split("."):
             assert part[:40] not in logs
-    assert logs.count('"GET /api/tasks HTTP/1.1" 401') == 4  # the access log is there, and was searched
-    assert "Unauthorized: /api/tasks" in logs  # and so is Django's request logger
+    # The lines were there, and were searched: the access line of every request Django answered, the refusals and
+    # the failure's traceback.
+    assert logs.count("GET /api/tasks 401") == 4
+    assert logs.count("Unauthorized: /api/tasks") == 5
+    assert "RuntimeError: forced failure while handling Bearer [token redacted]" in logs
+    assert "Not Found: /api/tasks/[token redacted]" in logs
 
 
 def test_workers_freeze_what_they_loaded_at_start_up():
