@@ -2,6 +2,9 @@
 
 import gc
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 from django.conf import settings
 from gunicorn.glogging import Logger
@@ -42,6 +45,36 @@ class AccessLogger(Logger):
 
 
 logger_class = AccessLogger
+
+METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+made_metrics_dir: str | None = None
+
+
+def on_starting(server) -> None:
+    """prometheus_client's multiprocess mode: every worker writes its samples to files in one directory and /metrics
+    sums them, so that any worker answers a scrape with the instance's totals, not its own.
+
+    Set here, in the master before any worker starts and imports prometheus_client (which reads it once). An
+    operator's own PROMETHEUS_MULTIPROC_DIR is emptied of a previous run's files; otherwise a fresh one is made, and
+    removed on exit.
+    """
+    global made_metrics_dir
+    if os.environ.get(METRICS_DIR):
+        for leftover in Path(os.environ[METRICS_DIR]).glob("*.db"):
+            leftover.unlink()
+    else:
+        made_metrics_dir = os.environ[METRICS_DIR] = tempfile.mkdtemp(prefix="prometheus-")
+
+
+def child_exit(server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    if made_metrics_dir:
+        shutil.rmtree(made_metrics_dir, ignore_errors=True)
 
 
 def post_worker_init(worker) -> None:

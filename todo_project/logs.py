@@ -29,11 +29,12 @@ class RequestIdFilter(logging.Filter):
 
 
 class JsonFormatter(OrjsonFormatter):
-    """One JSON object per line: timestamp (ISO 8601, UTC), level, logger, message, the extras, any traceback."""
+    """One JSON object per line: timestamp (ISO 8601, UTC), level, logger, message, process (which gunicorn worker),
+    the extras, any traceback."""
 
     def __init__(self) -> None:
         super().__init__(
-            "%(levelname)s %(name)s %(message)s",
+            "%(levelname)s %(name)s %(message)s %(process)d",
             rename_fields={"levelname": "level", "name": "logger"},
             timestamp=True,
             # Django's request logger passes the request object, whose repr holds the query string.

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "todo_project.request_ids.RequestIdMiddleware",
+    "todo_project.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -217,7 +218,8 @@ CORS_EXPOSE_HEADERS = ["Location", "Retry-After"]
 # --- Security (https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/) ---------------------------------
 # https://docs.djangoproject.com/en/5.2/ref/settings/#secure-ssl-redirect
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^health"]
+# Health checks and Prometheus' scrapes come from inside the platform, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^health", r"^metrics"]
 # https://docs.djangoproject.com/en/5.2/ref/settings/#secure-proxy-ssl-header (the platform's proxy sets it)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # https://docs.djangoproject.com/en/5.2/ref/middleware/#http-strict-transport-security
@@ -229,6 +231,10 @@ SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 X_FRAME_OPTIONS = "DENY"
+
+# --- Metrics --------------------------------------------------------------------------------------------------------
+# GET /metrics answers only a scraper that sends this token (404 while it is unset).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 
 # --- Logs ---------------------------------------------------------------------------------------------------------
 # JSON lines for log collectors in production, text for people with DEBUG on. gunicorn.conf.py gives gunicorn's own

@@ -1,14 +1,16 @@
-"""Routes: health checks, the API with its schema and docs, and the admin. Every route takes an optional slash."""
+"""Routes: health checks, metrics, the API with its schema and docs, the admin. Every route takes an optional slash."""
 
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from .metrics import MetricsView
 from .views import Liveness, Readiness, UnknownRoute
 
 urlpatterns = [
     re_path(r"^health/?$", Liveness.as_view(), name="health"),
     re_path(r"^health/ready/?$", Readiness.as_view(), name="health-ready"),
+    re_path(r"^metrics/?$", MetricsView.as_view(), name="metrics"),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/", include("tasks.urls")),

@@ -1,0 +1,67 @@
+"""Prometheus metrics of the HTTP traffic at GET /metrics, summed over gunicorn's workers (see gunicorn.conf.py)."""
+
+import functools
+import hmac
+import time
+
+from django.conf import settings
+from django.contrib.admindocs.views import simplify_regex
+from django.urls import ResolverMatch
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
+from prometheus_client import Counter, Histogram
+from prometheus_client.django import PrometheusDjangoView
+
+from .errors import json_error, page_not_found
+
+REQUESTS = Counter("http_requests_total", "HTTP requests answered.", ["method", "route", "status"])
+DURATION = Histogram("http_request_duration_seconds", "Time to answer an HTTP request.", ["method", "route"])
+# Any other method is counted as "other": a label per made-up method would let clients grow the metrics unbounded.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNROUTED = "unrouted"  # answered before URL resolution (CORS preflights, redirects to HTTPS) or by no route
+
+
+@functools.cache
+def route_label(route: str) -> str:
+    """A route's pattern as a label: `api/tasks/(?P<pk>...)/?$` → `/api/tasks/<pk>`, never the path with its ids."""
+    return simplify_regex(route).rstrip("/") or "/"
+
+
+def route_of(match: ResolverMatch | None) -> str:
+    return route_label(match.route) if match is not None else UNROUTED
+
+
+class MetricsMiddleware:
+    """Counts and times every response by method, route pattern and status."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        method = request.method if request.method in METHODS else "other"
+        route = route_of(request.resolver_match)
+        REQUESTS.labels(method, route, str(response.status_code)).inc()
+        DURATION.labels(method, route).observe(time.perf_counter() - started)
+        return response
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class MetricsView(PrometheusDjangoView):
+    """Prometheus' text format for a scraper holding METRICS_TOKEN; 404 while no token is set."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not settings.METRICS_TOKEN:
+            return page_not_found(request)
+        expected = f"Bearer {settings.METRICS_TOKEN}".encode()
+        if not hmac.compare_digest(request.headers.get("Authorization", "").encode(), expected):
+            response = json_error(401, "Send 'Authorization: Bearer <METRICS_TOKEN>'.")
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+        return super().dispatch(request, *args, **kwargs)
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        response = json_error(405, f'Method "{request.method}" not allowed.')
+        response["Allow"] = "GET, OPTIONS"
+        return response
