@@ -14,6 +14,8 @@ from prometheus_client.django import PrometheusDjangoView
 
 from .errors import json_error, page_not_found
 
+# prometheus_client itself rather than django-prometheus, whose series (django_http_requests_total_by_view_...)
+# are labelled by view name and would not be the ones operators are told to scrape.
 REQUESTS = Counter("http_requests_total", "HTTP requests answered.", ["method", "route", "status"])
 DURATION = Histogram("http_request_duration_seconds", "Time to answer an HTTP request.", ["method", "route"])
 # Any other method is counted as "other": a label per made-up method would let clients grow the metrics unbounded.

@@ -236,6 +236,14 @@ X_FRAME_OPTIONS = "DENY"
 # GET /metrics answers only a scraper that sends this token (404 while it is unset).
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 
+# --- Error tracking -------------------------------------------------------------------------------------------------
+# Sentry (or a compatible service) receives the 500s, tagged with the request id, without tokens or personal data.
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    from todo_project.sentry import init_sentry
+
+    init_sentry(dsn=SENTRY_DSN)
+
 # --- Logs ---------------------------------------------------------------------------------------------------------
 # JSON lines for log collectors in production, text for people with DEBUG on. gunicorn.conf.py gives gunicorn's own
 # loggers (its error log and the access line) this configuration too, so every line has the same shape.
