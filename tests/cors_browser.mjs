@@ -42,16 +42,32 @@ async function scenario({ kind, api, token, attempts }) {
     }
     return { statuses };
   }
+  // The request headers a frontend sends besides Authorization: each must pass the preflight.
   const created = await fetch(`${api}/api/tasks`, {
     method: "POST",
-    headers: { ...auth, "Content-Type": "application/json" },
+    headers: {
+      ...auth,
+      "Content-Type": "application/json",
+      "Idempotency-Key": crypto.randomUUID(),
+      "X-Request-ID": "from-the-browser",
+    },
     body: JSON.stringify({ title: "From the browser" }),
   });
   const task = await created.json();
-  const toggled = await fetch(`${api}/api/tasks/${task.id}/complete`, { method: "PATCH", headers: auth });
+  const read = await fetch(`${api}/api/tasks/${task.id}`, { headers: { ...auth, "If-None-Match": '"stale"' } });
+  const toggled = await fetch(`${api}/api/tasks/${task.id}/complete`, {
+    method: "PATCH",
+    headers: { ...auth, "If-Match": "*" },
+  });
   const deleted = await fetch(`${api}/api/tasks/${task.id}`, { method: "DELETE", headers: auth });
   return {
-    created: { status: created.status, location: created.headers.get("Location"), id: task.id },
+    created: {
+      status: created.status,
+      location: created.headers.get("Location"),
+      id: task.id,
+      requestId: created.headers.get("X-Request-ID"),
+    },
+    read: { status: read.status, requestId: read.headers.get("X-Request-ID") },
     notExposed: created.headers.get("X-Frame-Options"),
     toggled: { status: toggled.status, completed: (await toggled.json()).completed },
     deleted: { status: deleted.status },

@@ -5,6 +5,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
@@ -213,7 +214,11 @@ CACHES = {
 _auth_origin = urlsplit(BETTER_AUTH_URL)
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [f"{_auth_origin.scheme}://{_auth_origin.netloc}"])
 CORS_ALLOW_CREDENTIALS = False
-CORS_EXPOSE_HEADERS = ["Location", "Retry-After"]
+# Response headers the frontend's code may read: where a task was made, when to retry, the version for If-Match /
+# If-None-Match, the request id to show with an error, and whether a retried write was replayed.
+CORS_EXPOSE_HEADERS = ["Location", "Retry-After", "ETag", "X-Request-ID", "Idempotent-Replayed"]
+# Request headers the frontend may send besides the defaults (Authorization and Content-Type among them).
+CORS_ALLOW_HEADERS = [*default_headers, "if-match", "if-none-match", "idempotency-key", "x-request-id"]
 
 # --- Security (https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/) ---------------------------------
 # https://docs.djangoproject.com/en/5.2/ref/settings/#secure-ssl-redirect
