@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.conftest import SECRET
+from tests.helpers import SECRET
 from tests.live import Gunicorn, call, free_port, production_env
 
 
