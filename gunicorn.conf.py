@@ -30,9 +30,9 @@ class AccessLogger(Logger):
     """One access line per request with its fields as data: method, path, status, duration_ms, request_id.
 
     The path is logged without its query string (and the Referer not at all): a client that wrongly puts a token in
-    the URL (?token=...) would get it written to the logs (the formatter takes out a token in the path, as it does
-    in every line). The request id is read from the response, which the
-    application has given it.
+    the URL (?token=...) would get it written to the logs (a token in the path is taken out by the formatter, as in
+    every line). The request id is read from the response, where the application put it. With logconfig_dict set,
+    gunicorn writes access lines even without --access-logfile.
     """
 
     def access(self, resp, req, environ, request_time) -> None:
