@@ -1,5 +1,6 @@
 """Settings: the only module that reads the environment (a `.env` file is read too; the OS environment wins)."""
 
+import logging
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -274,7 +275,10 @@ LOGGING = {
         # Listed to drop the handlers Django and gunicorn give them by default: each line is written once, here.
         "django": {"level": LOG_LEVEL},
         "django.server": {"propagate": True},
+        "py.warnings": {"propagate": True},
         "gunicorn.error": {"handlers": ["console"], "propagate": False},
         "gunicorn.access": {"handlers": ["console"], "propagate": False},
     },
 }
+# Python's warnings (WhiteNoise's missing STATIC_ROOT, deprecations) become log lines too, not raw text on stderr.
+logging.captureWarnings(True)
