@@ -244,11 +244,9 @@ METRICS_TOKEN = env_str("METRICS_TOKEN")
 
 # --- Error tracking -------------------------------------------------------------------------------------------------
 # Sentry (or a compatible service) receives the 500s, tagged with the request id, without tokens or personal data.
+# Started by wsgi.py in each worker, not here: gunicorn's master reads these settings (gunicorn.conf.py) before it
+# forks, and an SDK started there, before the gevent worker patches threads and sockets, left workers unanswering.
 SENTRY_DSN = env_str("SENTRY_DSN")
-if SENTRY_DSN:
-    from todo_project.sentry import init_sentry
-
-    init_sentry(dsn=SENTRY_DSN)
 
 # --- Logs ---------------------------------------------------------------------------------------------------------
 # JSON lines for log collectors in production, text for people with DEBUG on. gunicorn.conf.py gives gunicorn's own
