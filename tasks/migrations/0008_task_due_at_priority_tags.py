@@ -11,8 +11,9 @@ import importlib
 
 from django.db import migrations, models
 
-counts = importlib.import_module("tasks.migrations.0002_taskcount")
-feed = importlib.import_module("tasks.migrations.0005_changes_feed_idempotency")
+# The same two steps as 0006: a short lock_timeout, and the SQLite triggers put back after the table rebuild.
+versioning = importlib.import_module("tasks.migrations.0006_task_version_completed_at")
+set_lock_timeout, reinstall_sqlite_triggers = versioning.set_lock_timeout, versioning.reinstall_sqlite_triggers
 PRIORITY_RANK = models.CheckConstraint(condition=models.Q(priority__gte=0, priority__lte=3), name="task_priority_rank")
 
 
@@ -28,17 +29,6 @@ class AddCheckNotValid(migrations.AddConstraint):
         schema_editor.execute(
             f"ALTER TABLE tasks_task ADD CONSTRAINT {self.constraint.name} CHECK ({self.check_sql}) NOT VALID"
         )
-
-
-def set_lock_timeout(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("SET LOCAL lock_timeout = '5s'")
-
-
-def reinstall_sqlite_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor == "sqlite":
-        for sql in [*counts.SQLITE, *(sql for sql in feed.SQLITE if sql.startswith("CREATE TRIGGER"))]:
-            schema_editor.execute(sql.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS", 1))
 
 
 class Migration(migrations.Migration):
