@@ -60,7 +60,9 @@ BASE_ROOT = BENCH / "results" / f"baseline-{BASELINE}"
 # The port the servers under test connect to: bench/delayed_db.py's, to put a network between them and the database.
 SERVER_PG_PORT = os.environ.get("BENCH_PG_PORT", "5432")
 PEER_NAMES = ["ceiling", "fastapi-async", "fastapi-sync"]
-PROJECT_NAMES = ["project", "project-threads"]
+# project: the Procfile's command as production runs it (gevent workers). project-sync: the same with sync workers,
+# the worker model of the baseline's Procfile run with one thread, so that `vs baseline` compares code with code.
+PROJECT_NAMES = ["project", "project-sync"]
 BASELINE_NAME = "baseline"
 PUT_BODY = b'{"title": "Updated by the benchmark", "description": "Full update.", "completed": false}'
 CREATE_BODY = b'{"title": "Created by the benchmark", "description": "Bench."}'
@@ -144,14 +146,15 @@ def project_env(keys: Keys, auth_url: str, *, db: str = DB) -> dict[str, str]:
     }
 
 
-def procfile_web_command(threads: str, *, root: Path = ROOT) -> list[str]:
-    """The Procfile's `web:` command of the checkout at `root`, as production runs it, with BENCH_WORKERS workers of
-    `threads` threads each (GUNICORN_THREADS), without its --bind; the project's virtualenv runs it."""
+def procfile_web_command(*extra: str, root: Path = ROOT) -> list[str]:
+    """The Procfile's `web:` command of the checkout at `root`, as production runs it, with BENCH_WORKERS workers
+    (and one thread where that Procfile still reads GUNICORN_THREADS), without its --bind, then `extra` arguments
+    (gunicorn takes the last of a repeated option); the project's virtualenv runs it."""
     line = next(x for x in (root / "Procfile").read_text().splitlines() if x.startswith("web:"))
-    env = {**os.environ, "WEB_CONCURRENCY": WORKERS, "GUNICORN_THREADS": threads}
+    env = {**os.environ, "WEB_CONCURRENCY": WORKERS, "GUNICORN_THREADS": "1"}
     argv = shlex.split(re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: env.get(m[1], m[2]), line[len("web:") :]))
     del argv[argv.index("--bind") : argv.index("--bind") + 2]
-    return [str(ROOT / ".venv" / "bin" / argv[0]), *argv[1:]]
+    return [str(ROOT / ".venv" / "bin" / argv[0]), *argv[1:], *extra]
 
 
 def make_servers(keys: Keys, auth_url: str, logs: Path) -> dict[str, servers.Server]:
@@ -165,10 +168,8 @@ def make_servers(keys: Keys, auth_url: str, logs: Path) -> dict[str, servers.Ser
     gunicorn = str(BENCH_BIN / "gunicorn")
     uvicorn = ["--worker-class", "uvicorn.workers.UvicornWorker"]
     specs = {
-        # docs/deploy.md: sync workers for a database on the same host, as here; 4 threads (the Procfile's
-        # default) for one across a network, as Neon is (see BENCHMARKS.md, "Worker model").
-        "project": (procfile_web_command("1"), project_env(keys, auth_url), ROOT),
-        "project-threads": (procfile_web_command("4"), project_env(keys, auth_url), ROOT),
+        "project": (procfile_web_command(), project_env(keys, auth_url), ROOT),
+        "project-sync": (procfile_web_command("--worker-class", "sync"), project_env(keys, auth_url), ROOT),
         "ceiling": ([gunicorn, "ceiling:app", "--workers", WORKERS], peer_env, BENCH),
         "fastapi-async": (
             [gunicorn, "peer_fastapi:app", *uvicorn, "--workers", WORKERS],
@@ -183,7 +184,7 @@ def make_servers(keys: Keys, auth_url: str, logs: Path) -> dict[str, servers.Ser
     }
     if (BASE_ROOT / "Procfile").exists():  # what baseline_checkout() made, on its own database
         base_env = project_env(keys, auth_url, db=BASE_DB)
-        specs[BASELINE_NAME] = (procfile_web_command("1", root=BASE_ROOT), base_env, BASE_ROOT)
+        specs[BASELINE_NAME] = (procfile_web_command(root=BASE_ROOT), base_env, BASE_ROOT)
     return {
         name: servers.Server(name, argv, env=env, cwd=str(cwd), log_path=str(logs / f"{name}.log"))
         for name, (argv, env, cwd) in specs.items()
