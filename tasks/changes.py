@@ -47,7 +47,7 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 START = (0, uuid.UUID(int=0))
 HORIZON_SQL = {
-    # A scalar subquery is evaluated once per table read, whatever plan the planner picks (migration 0005).
+    # Read once per page, in the statement's `horizon` (migration 0005 has the function).
     "postgresql": "SELECT tasks_changes_horizon()",
     "sqlite": "SELECT position + 1 FROM tasks_changeclock",
 }
@@ -97,21 +97,32 @@ def page_statement(vendor: str, task_fields: tuple[str, ...], *, with_deleted: b
     costs a tenth of the CPU the ORM spent composing its union for every page (BENCHMARKS.md).
 
     The tasks after the cursor UNION ALL the tombstones after it, below the horizon, in (position, id) order: each
-    table read by a range of its (user_id, change_position, id) index. One statement, so one snapshot and one
-    horizon for both tables."""
+    table read by a range of its (user_id, change_position, id) index, in index order and stopped at the page's
+    size, so a page reads at most a page of rows from each table however many follow (a first sync of 100,000 tasks
+    included). One statement, so one snapshot, and the horizon computed once for both tables.
+
+    The horizon is applied after each table's LIMIT, not in its range: the rows come in position order, so those
+    below the horizon are a prefix of them either way, and an unknown bound in the range made PostgreSQL guess that
+    a third of the user's rows matched and read them all into a sort (BENCHMARKS.md, "Sync")."""
     task = [Task._meta.get_field(name) for name in task_fields]
     deleted_at = DeletedTask._meta.get_field("deleted_at")
-    after = (
-        f"user_id = %s AND change_position >= %s AND (change_position, id) > (%s, %s) "
-        f"AND change_position < ({HORIZON_SQL[vendor]})"
-    )
+    after = "WHERE user_id = %s AND (change_position, id) > (%s, %s) ORDER BY change_position, id LIMIT %s"
+    below = "WHERE change_position < (SELECT position FROM horizon)"
+    order = f"ORDER BY 1, {2 + task_fields.index('id')}"
     # Built from the models' column names and this module's constants: no input in it.
     columns = ", ".join(field.column for field in task)
-    sql = f"SELECT change_position, {columns}, NULL AS deleted_at FROM tasks_task WHERE {after}"  # noqa: S608
+    sql = (
+        f"WITH horizon (position) AS ({HORIZON_SQL[vendor]}) "  # noqa: S608
+        f"SELECT change_position, {columns}, NULL AS deleted_at "
+        f"FROM (SELECT change_position, {columns} FROM tasks_task {after}) AS changed {below} "
+    )
     if with_deleted:
         nothing = ", ".join("id" if field.name == "id" else "NULL" for field in task)
-        sql += f" UNION ALL SELECT change_position, {nothing}, deleted_at FROM tasks_deletedtask WHERE {after}"  # noqa: S608
-    sql += f" ORDER BY 1, {2 + task_fields.index('id')} LIMIT %s"
+        sql += (
+            f"UNION ALL SELECT change_position, {nothing}, deleted_at "  # noqa: S608
+            f"FROM (SELECT change_position, id, deleted_at FROM tasks_deletedtask {after}) AS deleted {below} "
+        )
+    sql += f"{order} LIMIT %s"
     return sql, [None, *task, deleted_at]
 
 
@@ -131,9 +142,9 @@ def read_page(*, user_id: str, cursor: Cursor | None, limit: int, task_fields: l
     start = cursor or Cursor(*START, since=now)
     sql, fields = page_statement(connection.vendor, tuple(task_fields), with_deleted=cursor is not None)
     task_id = Task._meta.pk.get_db_prep_value(start.task_id, connection)
-    after = [user_id, start.position, start.position, task_id]
+    arm = [user_id, start.position, task_id, limit + 1]
     with connection.cursor() as db:
-        db.execute(sql, [*after, *(after if cursor is not None else []), limit + 1])
+        db.execute(sql, [*arm, *(arm if cursor is not None else []), limit + 1])
         raw = db.fetchall()
     convert = [(index, *converters(field)) for index, field in enumerate(fields)]
     convert = [(index, column, steps) for index, column, steps in convert if steps]

@@ -146,13 +146,18 @@ def test_a_changes_page_is_a_range_scan_of_each_per_user_index(client_for, many_
         cursor.execute("ANALYZE tasks_task")
         cursor.execute("ANALYZE tasks_deletedtask")
     client = client_for("user-7")
+    # The first page: the user's tasks read off the index in feed order, stopped after the page, never sorted.
+    (first_plan,) = plans(client, "/api/tasks/changes?limit=100")
+    assert "Index Scan using task_user_change_idx" in first_plan, first_plan
+    assert "Sort" not in first_plan, first_plan
     cursor = client.get("/api/tasks/changes?limit=100").json()["cursor"]
     (plan,) = plans(client, f"/api/tasks/changes?since={cursor}")
-    # Each table is read by a range of its per-user index, from the cursor to the horizon: the rows after the
-    # cursor only, never all of the user's rows.
+    # Each table is read by a range of its per-user index from the cursor on, stopped at the page's size: never
+    # all of the user's rows (the planner may read a few dozen tombstones by bitmap and sort them, as here).
     for index in ["task_user_change_idx", "deletedtask_user_change_idx"]:
-        assert f" {index} " in plan or plan.endswith(f" {index}"), plan
-    assert plan.count("Index Cond: (((user_id)::text = 'user-7'::text) AND (change_position >= ") == 2, plan
+        assert f" {index} " in plan, plan
+    assert plan.count("Index Cond: (((user_id)::text = 'user-7'::text) AND (ROW(change_position, id) > ROW(") == 2, plan
+    assert plan.count("Limit") == 3, plan
     assert "Seq Scan" not in plan, plan
 
 
