@@ -79,13 +79,14 @@ export async function createTask(
   });
 }
 
-/** Runs `call` until it succeeds, at most `attempts` times, again only after a network failure or a 5xx. */
+/** Runs `call` until it succeeds, at most `attempts` times, again only after a network failure, a 5xx, or a 409 (an
+ * attempt whose answer was lost is still running: the retry gets its answer once it is done). */
 async function withRetries<T>(attempts: number, call: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await call();
     } catch (error) {
-      const retriable = !(error instanceof ApiError) || error.status >= 500;
+      const retriable = !(error instanceof ApiError) || error.status >= 500 || error.status === 409;
       if (!retriable || attempt >= attempts) throw error;
       await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
     }

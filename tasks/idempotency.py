@@ -3,9 +3,12 @@
 The key is claimed, the write done and its response kept in ONE transaction. The claim is an INSERT into a table with
 a unique (user_id, key): a concurrent duplicate's INSERT waits on that unique index until the first transaction ends
 (PostgreSQL; on SQLite it waits for the one writer), then finds the committed row and replays it, or, when the first
-request failed and rolled back, claims the key itself. So a crash can leave neither a task without its kept response
-nor a kept response without its task, a failed request keeps nothing, and no second write ever happens. Nothing
-depends on session state, so this holds through PgBouncer in transaction mode. Without the header: no query at all.
+request failed and rolled back, claims the key itself. On PostgreSQL that wait is bounded (IN_FLIGHT_WAIT_MS): the
+duplicate of a request still running then is answered 409 `idempotency_key_in_flight` with `Retry-After`, instead of
+holding its client and a connection for as long as the first request takes. So a crash can leave neither a task
+without its kept response nor a kept response without its task, a failed request keeps nothing, and no second write
+ever happens. Nothing depends on session state (SET LOCAL ends with its transaction), so this holds through PgBouncer
+in transaction mode. Without the header: no query at all.
 """
 
 import hashlib
@@ -14,12 +17,12 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import orjson
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from todo_project.errors import IdempotencyKeyReused
+from todo_project.errors import IdempotencyKeyInFlight, IdempotencyKeyReused
 from todo_project.json import ORJSONRenderer
 
 from .models import IdempotentRequest
@@ -34,6 +37,11 @@ CLAIM = """
     INSERT INTO tasks_idempotentrequest (user_id, key, fingerprint, created_at, status, body, location, etag)
     VALUES (%s, %s, %s, %s, NULL, '', '', '') ON CONFLICT (user_id, key) DO NOTHING RETURNING id
 """
+# How long a duplicate waits for the first request with its key to finish, on PostgreSQL. Set for the rest of the
+# transaction (SET LOCAL, no extra round trip: it is sent with the claim), so the write that follows is bounded too; a
+# lock wait there is the 503 with Retry-After of any lock timeout.
+IN_FLIGHT_WAIT_MS = 5000
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 def fingerprint(*, operation: str, target: str, body) -> str:
@@ -52,9 +60,7 @@ def run_once(request, *, operation: str, target: str, write: Callable[[], Respon
     user_id = request.user.id
     print_ = fingerprint(operation=operation, target=target, body=request.data)
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(CLAIM, [user_id, key, print_, timezone.now()])
-            claimed = cursor.fetchone()
+        claimed = claim(user_id, key, print_)
         if claimed is None:
             return replay(IdempotentRequest.objects.get(user_id=user_id, key=key), fingerprint=print_)
         response = write()
@@ -67,6 +73,22 @@ def run_once(request, *, operation: str, target: str, write: Callable[[], Respon
             **{field: response.get(header, "") for header, field in KEPT_HEADERS.items()},
         )
     return response
+
+
+def claim(user_id: str, key: str, print_: str) -> tuple[int] | None:
+    """The new row's id; None when a committed request holds the key; IdempotencyKeyInFlight when one still running
+    holds it after IN_FLIGHT_WAIT_MS."""
+    statement, params = CLAIM, [user_id, key, print_, timezone.now()]
+    if connection.vendor == "postgresql":
+        statement, params = "SET LOCAL lock_timeout = %s;" + CLAIM, [IN_FLIGHT_WAIT_MS, *params]
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(statement, params)
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "pgcode", None) == LOCK_NOT_AVAILABLE:
+                raise IdempotencyKeyInFlight() from exc
+            raise
+        return cursor.fetchone()
 
 
 def replay(kept: IdempotentRequest, *, fingerprint: str) -> Response:

@@ -230,13 +230,15 @@ class TaskAutoSchema(ApiAutoSchema):
 
     def view_error_codes(self) -> list[int]:
         conditional_write = [412]
+        idempotent = [409]  # an Idempotency-Key whose first request is still running
         return {
             "changes": [410, 422],
             "retrieve": [304],
+            "create": idempotent,
             "update": conditional_write,
             "partial_update": conditional_write,
             "destroy": conditional_write,
-            "complete": conditional_write,
+            "complete": [*conditional_write, *idempotent],
         }.get(getattr(self.view, "action", None), [])
 
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -172,24 +172,36 @@ def call_together(
 
 
 @contextmanager
-def table_locked_by_another_connection() -> Iterator[None]:
-    """Task's table locked ACCESS EXCLUSIVE by another connection (another thread) until the block ends."""
-    locked, release = threading.Event(), threading.Event()
+def held_by_another_connection(hold: Callable[[], object]) -> Iterator[None]:
+    """`hold()` run in a transaction of another connection (another thread), left open until the block ends, then
+    rolled back: what it locked or wrote stays locked, and invisible, meanwhile."""
+    held, release = threading.Event(), threading.Event()
 
-    def hold_lock() -> None:
+    def run() -> None:
         try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(f"LOCK TABLE {Task._meta.db_table} IN ACCESS EXCLUSIVE MODE")
-                locked.set()
+            with transaction.atomic():
+                hold()
+                held.set()
                 release.wait(10)
+                transaction.set_rollback(True)
         finally:
             connection.close()
 
-    holder = threading.Thread(target=hold_lock)
+    holder = threading.Thread(target=run)
     holder.start()
     try:
-        assert locked.wait(10)
+        assert held.wait(10)
         yield
     finally:
         release.set()
         holder.join(10)
+
+
+def table_locked_by_another_connection() -> contextlib.AbstractContextManager[None]:
+    """Task's table locked ACCESS EXCLUSIVE by another connection (another thread) until the block ends."""
+
+    def lock() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {Task._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+
+    return held_by_another_connection(lock)

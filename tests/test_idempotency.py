@@ -5,10 +5,12 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
+from tasks import idempotency
 from tasks.models import IdempotentRequest, Task
-from tests.live import call, call_together
+from tests.live import call, call_together, held_by_another_connection
 
 pytestmark = pytest.mark.django_db
 
@@ -147,6 +149,26 @@ def test_kept_responses_are_forgotten_after_a_day_and_not_before(alice):
 # The servers write to the test database itself on PostgreSQL (server_database): these tests commit, and are flushed.
 CLIENTS = 8
 live = pytest.mark.django_db(transaction=True)
+
+
+@live
+def test_a_duplicate_of_a_request_still_running_gets_a_409_once_the_wait_is_over(alice, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's answer: on SQLite a duplicate waits for the one writer, as every write does")
+    monkeypatch.setattr(idempotency, "IN_FLIGHT_WAIT_MS", 200)
+    body = {"title": "Buy milk"}
+    print_ = idempotency.fingerprint(operation="create", target="tasks", body=body)
+    # What the first request's transaction holds between its claim and its commit; then it fails.
+    with held_by_another_connection(lambda: idempotency.claim("alice", "slow", print_)):
+        duplicate = create(alice, body, key="slow")
+    assert duplicate.status_code == 409
+    assert duplicate.json() == {"detail": duplicate.json()["detail"], "code": "idempotency_key_in_flight"}
+    assert duplicate["Retry-After"] == "1"
+    assert not Task.objects.exists()
+    # The first request failed and kept nothing: the retry the 409 asked for runs, once.
+    assert create(alice, body, key="slow").status_code == 201
+    assert create(alice, body, key="slow")["Idempotent-Replayed"] == "true"
+    assert Task.objects.count() == 1
 
 
 @live

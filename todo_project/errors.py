@@ -39,6 +39,13 @@ class IdempotencyKeyReused(CodedError):
     field = "Idempotency-Key"
 
 
+class IdempotencyKeyInFlight(CodedError):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "A request with this Idempotency-Key is still running; retry it after `Retry-After` seconds."
+    default_code = "idempotency_key_in_flight"
+    wait = 1  # DRF's handler makes it the Retry-After header
+
+
 class CursorExpired(CodedError):
     status_code = status.HTTP_410_GONE
     default_detail = "This cursor is older than the deletions kept; sync again from the start, without `since`."
