@@ -117,14 +117,15 @@ def read_feed(base_url: str, token: str, state: dict, cursor: str | None) -> tup
     return body["cursor"], body["has_more"]
 
 
-def stored_tasks(database_url: str, user_id: str) -> dict[str, tuple[str, bool]]:
-    """{id: (title, completed)} as the database holds them."""
+def stored_tasks(database_url: str, user_id: str) -> dict[str, tuple[str, bool, int]]:
+    """{id: (title, completed, version)} as the database holds them."""
     if database_url.startswith("sqlite"):
         with sqlite3.connect(urlsplit(database_url).path) as db:
-            rows = db.execute("SELECT id, title, completed FROM tasks_task WHERE user_id = ?", [user_id]).fetchall()
-        return {str(uuid.UUID(hex=task_id)): (title, bool(done)) for task_id, title, done in rows}
-    rows = Task.objects.filter(user_id=user_id).values_list("id", "title", "completed")
-    return {str(task_id): (title, done) for task_id, title, done in rows}
+            sql = "SELECT id, title, completed, version FROM tasks_task WHERE user_id = ?"
+            rows = db.execute(sql, [user_id]).fetchall()
+        return {str(uuid.UUID(hex=task_id)): (title, bool(done), version) for task_id, title, done, version in rows}
+    rows = Task.objects.filter(user_id=user_id).values_list("id", "title", "completed", "version")
+    return {str(task_id): (title, done, version) for task_id, title, done, version in rows}
 
 
 def test_a_reader_following_the_feed_ends_with_the_database_tasks(start_server, server_database, make_token):
@@ -146,6 +147,7 @@ def test_a_reader_following_the_feed_ends_with_the_database_tasks(start_server, 
     while has_more:
         cursor, has_more = read_feed(server.url, token, state, cursor)
     assert polls > 1
-    copied = {task_id: (task["title"], task["completed"]) for task_id, task in state.items()}
+    # The version too: a reader that missed an edit or a flip, or got one twice out of order, would hold another.
+    copied = {task_id: (task["title"], task["completed"], task["version"]) for task_id, task in state.items()}
     assert copied == stored_tasks(server_database, "syncer")
     assert len(copied) > 0
