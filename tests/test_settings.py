@@ -20,6 +20,7 @@ UNSET = {
         "DATABASE_URL",
         "DIRECT_DATABASE_URL",
         "DATABASE_CONN_MAX_AGE",
+        "DATABASE_POOL_SIZE",
         "BETTER_AUTH_URL",
         "BETTER_AUTH_JWKS_URL",
         "CORS_ALLOWED_ORIGINS",
@@ -190,6 +191,20 @@ def test_account_deletion_takes_tokens_up_to_300_seconds_old_unless_set(value, e
 def test_account_deletion_max_token_age_must_be_a_number():
     result = run("import django; django.setup()", {**PRODUCTION, "ACCOUNT_DELETE_MAX_TOKEN_AGE": "5 minutes"})
     assert "ACCOUNT_DELETE_MAX_TOKEN_AGE must be a whole number" in result.stderr
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", "10"), ("0", "0"), ("4", "4")])
+def test_the_gevent_workers_share_10_database_connections_each_unless_set(value, expected):
+    code = "import django; from django.conf import settings; django.setup(); print(settings.DATABASE_POOL_SIZE)"
+    result = run(code, {**PRODUCTION, "DATABASE_POOL_SIZE": value})
+    assert result.stdout.strip() == expected, result.stderr
+
+
+@pytest.mark.parametrize("value", ["-1", "ten"])
+def test_a_pool_size_that_is_not_a_whole_number_from_0_is_refused(value):
+    result = run("import django; django.setup()", {**PRODUCTION, "DATABASE_POOL_SIZE": value})
+    assert result.returncode != 0
+    assert "DATABASE_POOL_SIZE must be" in result.stderr
 
 
 def settings_variables() -> set[str]:

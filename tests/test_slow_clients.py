@@ -20,7 +20,8 @@ import pytest
 from django.db import connection
 
 from tests.helpers import SECRET
-from tests.live import ROOT, call, free_port, production_env, table_locked_by_another_connection
+from tests.live import ROOT, call, call_together, free_port, production_env, table_locked_by_another_connection
+from todo_project.pooled_postgresql import base as pooled_postgresql
 
 DRIBBLERS = 50
 NORMAL_REQUESTS = 20
@@ -35,11 +36,11 @@ def procfile_web_command() -> str:
 
 
 @contextmanager
-def procfile_server(database: str, jwks_url: str, log: Path, *extra_args: str) -> Iterator[str]:
+def procfile_server(database: str, jwks_url: str, log: Path, *extra_args: str, **env_overrides: str) -> Iterator[str]:
     """The Procfile's command run by a shell, as a platform does, with PORT set; stopped with its process group."""
     port = free_port()
     env = production_env(
-        DATABASE_URL=database, BETTER_AUTH_JWKS_URL=jwks_url, BETTER_AUTH_SECRET=SECRET, PORT=str(port)
+        DATABASE_URL=database, BETTER_AUTH_JWKS_URL=jwks_url, BETTER_AUTH_SECRET=SECRET, PORT=str(port), **env_overrides
     )
     env["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
     command = f"exec {procfile_web_command()} {shlex.join(extra_args)}"
@@ -169,13 +170,33 @@ requires_postgresql = pytest.mark.skipif(
 
 
 @pytest.fixture
-def postgresql_server(make_task, make_token, jwks_server, tmp_path):
-    """The Procfile's command with one worker, on the test database (committed data: transaction=True tests)."""
+def postgresql_server(make_task, make_token, jwks_server, tmp_path, request):
+    """The Procfile's command with one worker, on the test database (committed data: transaction=True tests), with
+    the pool size a test asks for by parametrizing this fixture (the settings' default otherwise)."""
     make_task(user_id="alice")
     database = connection.settings_dict
     url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
-    with procfile_server(url, jwks_server.url, tmp_path / "server.log", "--workers", "1") as server:
+    pool_size = getattr(request, "param", None)
+    env = {} if pool_size is None else {"DATABASE_POOL_SIZE": str(pool_size)}
+    with procfile_server(url, jwks_server.url, tmp_path / "server.log", "--workers", "1", **env) as server:
         yield server, [("Authorization", f"Bearer {make_token(sub='alice', alg='HS256')}")]
+
+
+def backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def server_connections(*, besides: int | None = None) -> int:
+    """The connections to the test database other than this thread's own (and `besides`, another of the test's)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND pid IS DISTINCT FROM %s",
+            [besides],
+        )
+        return cursor.fetchone()[0]
 
 
 @requires_postgresql
@@ -194,14 +215,59 @@ def test_a_request_waiting_for_postgresql_does_not_block_the_other_requests_of_i
 
 @requires_postgresql
 @pytest.mark.django_db(transaction=True)
-def test_the_database_connection_of_a_client_is_closed_when_the_client_leaves(postgresql_server):
-    """Django's connections belong to the greenlet of a client connection; one per client must not outlive it."""
+@pytest.mark.parametrize("postgresql_server", [3], indirect=True)
+def test_the_requests_of_a_worker_share_its_pool_of_database_connections(postgresql_server):
+    """Django's connections belong to a greenlet, so each client connection had one of its own (40 here); the
+    worker's greenlets share DATABASE_POOL_SIZE connections instead, and requests past it wait for one."""
+    server, headers = postgresql_server
+    most, done, mine = 0, threading.Event(), backend_pid()
+
+    def watch() -> None:
+        nonlocal most
+        try:
+            while not done.wait(0.005):
+                most = max(most, server_connections(besides=mine))
+        finally:
+            connection.close()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        statuses = call_together(server, "GET", "/api/tasks", headers=headers, count=40)
+    finally:
+        done.set()
+        watcher.join(10)
+    assert statuses == [200] * 40
+    assert 1 <= most <= 3, most
+    for _ in range(10):  # and one after another, each on a new client connection: the same ones again
+        assert call(server, "GET", "/api/tasks", headers=headers).status == 200
+    assert 1 <= server_connections() <= 3
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("postgresql_server", [0], indirect=True)
+def test_without_the_pool_the_database_connection_of_a_client_is_closed_when_the_client_leaves(postgresql_server):
+    """DATABASE_POOL_SIZE=0: Django's connection per greenlet; one per client must not outlive it."""
     server, headers = postgresql_server
     for _ in range(20):
         assert call(server, "GET", "/api/tasks", headers=headers).status == 200  # a new client connection each
     time.sleep(0.5)
+    assert server_connections() == 0
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("postgresql_server", [1], indirect=True)
+def test_a_pooled_connection_the_server_dropped_is_replaced_before_it_is_used(postgresql_server):
+    """As a Neon compute that suspended drops its connections: one idle past CHECK_IDLE_AFTER is checked first."""
+    server, headers = postgresql_server
+    assert call(server, "GET", "/api/tasks", headers=headers).status == 200
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
-        assert cursor.fetchone()[0] == 0
+        assert cursor.fetchone()[0] == 1  # the pool's one connection
+    time.sleep(pooled_postgresql.CHECK_IDLE_AFTER + 0.2)
+    assert call(server, "GET", "/api/tasks", headers=headers).status == 200

@@ -135,6 +135,11 @@ DATABASES["direct"] = (
     else {**DATABASES["default"], "CONN_MAX_AGE": 0}
 )
 DATABASES["direct"]["TEST"] = {"MIRROR": "default"}
+# PostgreSQL connections each gevent worker of the Procfile shares among its requests (todo_project/gunicorn_worker.py);
+# 0: one per client connection, closed when it leaves. An instance opens at most workers x this many.
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 10)
+if DATABASE_POOL_SIZE < 0:
+    raise ImproperlyConfigured("DATABASE_POOL_SIZE must be 0 (no pool) or more.")
 for _database in DATABASES.values():
     if _database["ENGINE"] == "django.db.backends.postgresql":
         # Fail fast (503) instead of hanging when the server is unreachable.
