@@ -37,7 +37,7 @@ def hot_spots(raw: Path, top: int) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--server", default="project", choices=[*run.PROJECT_NAMES, *run.PEER_NAMES])
+    parser.add_argument("--server", default="project", choices=[*run.PROJECT_NAMES, *run.PEER_NAMES, run.BASELINE_NAME])
     parser.add_argument("--mode", default="list")
     parser.add_argument("--query", default="")
     parser.add_argument("--big", action="store_true", help="use the 100k-task user")
