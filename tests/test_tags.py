@@ -59,3 +59,12 @@ def test_tags_need_a_token(client):
     response = client.get("/api/tags")
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
+
+
+def test_tags_read_back_as_django_json_field_reads_them(make_task):
+    """tags and tag_keys are read with orjson (StringListField): the same values as JSONField, key lookups too."""
+    task = make_task(user_id="alice", tags=["Work", "été", "x" * 50])
+    stored = Task.objects.get(pk=task.pk)
+    assert (stored.tags, stored.tag_keys) == (["Work", "été", "x" * 50], ["work", "été", "x" * 50])
+    assert list(Task.objects.filter(pk=task.pk).values_list("tags__0", "tags__1")) == [("Work", "été")]
+    assert Task.objects.filter(pk=task.pk).values("tags")[0] == {"tags": ["Work", "été", "x" * 50]}
