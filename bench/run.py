@@ -184,7 +184,9 @@ def make_servers(keys: Keys, auth_url: str, logs: Path) -> dict[str, servers.Ser
     }
     if (BASE_ROOT / "Procfile").exists():  # what baseline_checkout() made, on its own database
         base_env = project_env(keys, auth_url, db=BASE_DB)
-        specs[BASELINE_NAME] = (procfile_web_command(root=BASE_ROOT), base_env, BASE_ROOT)
+        # Sync workers, as project-sync: what ba6919d's Procfile ran with one thread, and the same for a later commit.
+        base_argv = procfile_web_command("--worker-class", "sync", root=BASE_ROOT)
+        specs[BASELINE_NAME] = (base_argv, base_env, BASE_ROOT)
     return {
         name: servers.Server(name, argv, env=env, cwd=str(cwd), log_path=str(logs / f"{name}.log"))
         for name, (argv, env, cwd) in specs.items()
