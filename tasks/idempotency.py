@@ -1,14 +1,18 @@
 """Retry-safe writes: a request sent with an `Idempotency-Key` runs once; its retries get the kept response.
 
-The key is claimed, the write done and its response kept in ONE transaction. The claim is an INSERT into a table with
-a unique (user_id, key): a concurrent duplicate's INSERT waits on that unique index until the first transaction ends
-(PostgreSQL; on SQLite it waits for the one writer), then finds the committed row and replays it, or, when the first
-request failed and rolled back, claims the key itself. On PostgreSQL that wait is bounded (IN_FLIGHT_WAIT_MS): the
-duplicate of a request still running then is answered 409 `idempotency_key_in_flight` with `Retry-After`, instead of
-holding its client and a connection for as long as the first request takes. So a crash can leave neither a task
-without its kept response nor a kept response without its task, a failed request keeps nothing, and no second write
-ever happens. Nothing depends on session state (SET LOCAL ends with its transaction), so this holds through PgBouncer
-in transaction mode. Without the header: no query at all.
+The write is done and its response kept under the key in ONE transaction; keeping it is an INSERT into a table with a
+unique (user_id, key). A concurrent duplicate does its own write, then its INSERT waits on that unique index until
+the first transaction ends (PostgreSQL; on SQLite it waits for the one writer): when the first committed, the
+duplicate finds the key taken, rolls its own write back and replays the kept response; when the first failed and
+rolled back, the duplicate's INSERT goes through and its write stands. A retry after the first committed does the
+same at once. So exactly one write per key ever commits, a crash can leave neither a task without its kept response
+nor a kept response without its task, and a failed request keeps nothing. On PostgreSQL the wait is bounded
+(IN_FLIGHT_WAIT_MS): the duplicate of a request still running then is answered 409 `idempotency_key_in_flight` with
+`Retry-After` (and its write rolled back), instead of holding its client and a connection for as long as the first
+takes. Writing first and keeping after, rather than claiming the key before the write and filling in the response
+after it, spares every keyed request a statement (BENCHMARKS.md, "Sync"); a retry's write is rolled back unseen.
+Nothing depends on session state (SET LOCAL ends with its transaction), so this holds through PgBouncer in
+transaction mode. Without the header: no query at all.
 """
 
 import hashlib
@@ -31,15 +35,14 @@ HEADER = "Idempotency-Key"
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
 VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")
 KEPT_HEADERS = {"Location": "location", "ETag": "etag"}
-# ON CONFLICT ... DO NOTHING RETURNING: one statement that claims the key or says it is taken, on PostgreSQL and
-# SQLite alike (the ORM's bulk_create(ignore_conflicts=True) cannot say which happened).
-CLAIM = """
+# ON CONFLICT ... DO NOTHING RETURNING: one statement that keeps the response under the key or says the key is taken,
+# on PostgreSQL and SQLite alike (the ORM's bulk_create(ignore_conflicts=True) cannot say which happened).
+KEEP = """
     INSERT INTO tasks_idempotentrequest (user_id, key, fingerprint, created_at, status, body, location, etag)
-    VALUES (%s, %s, %s, %s, NULL, '', '', '') ON CONFLICT (user_id, key) DO NOTHING RETURNING id
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (user_id, key) DO NOTHING RETURNING id
 """
-# How long a duplicate waits for the first request with its key to finish, on PostgreSQL. Set for the rest of the
-# transaction (SET LOCAL, no extra round trip: it is sent with the claim), so the write that follows is bounded too; a
-# lock wait there is the 503 with Retry-After of any lock timeout.
+# How long a duplicate waits for the first request with its key to finish, on PostgreSQL (SET LOCAL, sent with the
+# INSERT: no extra round trip; the transaction ends right after it).
 IN_FLIGHT_WAIT_MS = 5000
 LOCK_NOT_AVAILABLE = "55P03"
 
@@ -60,27 +63,23 @@ def run_once(request, *, operation: str, target: str, write: Callable[[], Respon
     user_id = request.user.id
     print_ = fingerprint(operation=operation, target=target, body=request.data)
     with transaction.atomic():
-        claimed = claim(user_id, key, print_)
-        if claimed is None:
-            return replay(IdempotentRequest.objects.get(user_id=user_id, key=key), fingerprint=print_)
         response = write()
         if not 200 <= response.status_code < 300:
             transaction.set_rollback(True)  # a failed request keeps nothing and may be retried with its key
             return response
-        IdempotentRequest.objects.filter(pk=claimed[0]).update(
-            status=response.status_code,
-            body=ORJSONRenderer().render(response.data).decode(),
-            **{field: response.get(header, "") for header, field in KEPT_HEADERS.items()},
-        )
-    return response
+        if keep(user_id, key, print_, response):
+            return response
+        transaction.set_rollback(True)  # the key was used by a request that committed first: its answer, not ours
+    return replay(IdempotentRequest.objects.get(user_id=user_id, key=key), fingerprint=print_)
 
 
-def claim(user_id: str, key: str, print_: str) -> tuple[int] | None:
-    """The new row's id; None when a committed request holds the key; IdempotencyKeyInFlight when one still running
-    holds it after IN_FLIGHT_WAIT_MS."""
-    statement, params = CLAIM, [user_id, key, print_, timezone.now()]
+def keep(user_id: str, key: str, print_: str, response: Response) -> bool:
+    """Keep `response` under the key: True; False when a committed request holds the key; IdempotencyKeyInFlight
+    when one still running holds it after IN_FLIGHT_WAIT_MS."""
+    kept = [ORJSONRenderer().render(response.data).decode(), *(response.get(header, "") for header in KEPT_HEADERS)]
+    statement, params = KEEP, [user_id, key, print_, timezone.now(), response.status_code, *kept]
     if connection.vendor == "postgresql":
-        statement, params = "SET LOCAL lock_timeout = %s;" + CLAIM, [IN_FLIGHT_WAIT_MS, *params]
+        statement, params = "SET LOCAL lock_timeout = %s;" + KEEP, [IN_FLIGHT_WAIT_MS, *params]
     with connection.cursor() as cursor:
         try:
             cursor.execute(statement, params)
@@ -88,7 +87,7 @@ def claim(user_id: str, key: str, print_: str) -> tuple[int] | None:
             if getattr(exc.__cause__, "pgcode", None) == LOCK_NOT_AVAILABLE:
                 raise IdempotencyKeyInFlight() from exc
             raise
-        return cursor.fetchone()
+        return cursor.fetchone() is not None
 
 
 def replay(kept: IdempotentRequest, *, fingerprint: str) -> Response:

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
+from rest_framework.response import Response
 
 from tasks import idempotency
 from tasks.models import IdempotentRequest, Task
@@ -34,6 +35,9 @@ def test_a_retried_create_replays_the_first_response_and_creates_one_task(alice)
     assert "Idempotent-Replayed" not in first
     assert [str(task_id) for task_id in Task.objects.values_list("id", flat=True)] == [first.json()["id"]]
     assert IdempotentRequest.objects.get().status == 201
+    # The retry's own write was rolled back unseen: the count and the changes feed know one task.
+    assert alice.get("/api/tasks").json()["count"] == 1
+    assert [task["id"] for task in alice.get("/api/tasks/changes").json()["changes"]] == [first.json()["id"]]
 
 
 def test_a_retry_by_the_other_route_family_and_other_json_spelling_replays(alice):
@@ -158,8 +162,9 @@ def test_a_duplicate_of_a_request_still_running_gets_a_409_once_the_wait_is_over
     monkeypatch.setattr(idempotency, "IN_FLIGHT_WAIT_MS", 200)
     body = {"title": "Buy milk"}
     print_ = idempotency.fingerprint(operation="create", target="tasks", body=body)
-    # What the first request's transaction holds between its claim and its commit; then it fails.
-    with held_by_another_connection(lambda: idempotency.claim("alice", "slow", print_)):
+    # What the first request's transaction holds between keeping its response and its commit; then it fails.
+    first = Response({"title": "Buy milk"}, status=201)
+    with held_by_another_connection(lambda: idempotency.keep("alice", "slow", print_, first)):
         duplicate = create(alice, body, key="slow")
     assert duplicate.status_code == 409
     assert duplicate.json() == {"detail": duplicate.json()["detail"], "code": "idempotency_key_in_flight"}
