@@ -60,10 +60,7 @@ def load() -> dict[str, str]:
     try:
         with conn, conn.cursor() as cur:
             dataset.copy_tasks(cur, lines(), sum(counts.values()))
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute("VACUUM ANALYZE tasks_task")
-            cur.execute("CHECKPOINT")
+        dataset.settle(conn)
     finally:
         conn.close()
     return users

@@ -134,11 +134,7 @@ def load(dsn: str, *, users: int = 20, per_user: int = 10_000, big: int = 100_00
         with conn, conn.cursor() as cur:
             new_fields = NewFields(cur)
             copy_tasks(cur, all_lines(new_fields), users * per_user + big, columns=BASE_COLUMNS + new_fields.columns)
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute("VACUUM ANALYZE tasks_task")
-            # The load leaves hundreds of MB of dirty pages; written now, not by a spread checkpoint during the runs.
-            cur.execute("CHECKPOINT")
+        settle(conn)
     finally:
         conn.close()
 
@@ -146,6 +142,15 @@ def load(dsn: str, *, users: int = 20, per_user: int = 10_000, big: int = 100_00
     rng.shuffle(pairs)
     data.read_pool, data.delete_pool = pairs[:5_000], pairs[5_000:45_000]
     return data
+
+
+def settle(conn) -> None:
+    """After a load: VACUUM ANALYZE tasks_task (so counts are index-only scans) and CHECKPOINT (the load leaves
+    hundreds of MB of dirty pages; written now, not by a spread checkpoint during the measurements)."""
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("VACUUM ANALYZE tasks_task")
+        cur.execute("CHECKPOINT")
 
 
 def existing(dsn: str) -> tuple[list[str], list[tuple[str, str]]]:
