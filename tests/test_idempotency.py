@@ -1,7 +1,11 @@
 """Retry-safe writes: a create or a flip sent with an Idempotency-Key runs once, its retries replay its response."""
 
 import json
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.management import call_command
@@ -223,3 +227,25 @@ def test_a_retry_after_a_restart_still_replays(start_server, make_token):
     assert retry.json() == first.json()
     assert retry.headers["Location"] == first.headers["Location"]
     assert retry.headers["Idempotent-Replayed"] == "true"
+
+
+def test_a_keyed_flip_waits_for_another_sqlite_writer(start_gunicorn, production_database, make_token):
+    """A keyed flip reads the task, then writes, in one transaction. On SQLite a transaction that read and then
+    waits to write while another writer commits is a deadlock SQLite breaks by failing it (a 503): the transaction
+    takes the write lock when it begins instead (settings: transaction_mode IMMEDIATE), and waits its turn."""
+    server = start_gunicorn("--workers", "1", "--threads", "2")
+    auth = ("Authorization", f"Bearer {make_token(sub='sqlite-flipper', alg='HS256')}")
+    created = call(
+        server.url, "POST", "/api/tasks", headers=[auth, ("Content-Type", "application/json")], body=b'{"title": "t"}'
+    )
+    path = f"/api/tasks/{created.json()['id']}/complete"
+    other = sqlite3.connect(urlsplit(production_database).path, isolation_level=None, timeout=10)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another writer, mid-transaction
+        other.execute("UPDATE tasks_task SET title = title WHERE user_id = 'nobody'")
+        flip = ThreadPoolExecutor(1).submit(call, server.url, "PATCH", path, headers=[auth, ("Idempotency-Key", "k")])
+        time.sleep(0.5)  # the flip has read the task and waits for the write lock
+        other.execute("COMMIT")
+    finally:
+        other.close()
+    assert flip.result(timeout=20).status == 200

@@ -147,6 +147,10 @@ for _database in DATABASES.values():
         # Neon's -pooler host is PgBouncer in transaction mode, which cannot keep server-side cursors.
         if "-pooler" in _database.get("HOST", ""):
             _database["DISABLE_SERVER_SIDE_CURSORS"] = True
+    elif _database["ENGINE"] == "django.db.backends.sqlite3":
+        # One writer at a time: a transaction takes the write lock when it begins, so concurrent writers queue for
+        # it (up to SQLite's busy timeout) instead of one failing when its read turns into a write (a keyed flip).
+        _database.setdefault("OPTIONS", {}).setdefault("transaction_mode", "IMMEDIATE")
 
 # --- Better Auth --------------------------------------------------------------------------------------------------
 BETTER_AUTH_URL = env_str("BETTER_AUTH_URL", "http://localhost:3000").rstrip("/")
