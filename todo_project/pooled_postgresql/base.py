@@ -72,7 +72,9 @@ POOLS: dict[str, Pool] = {}
 
 class DatabaseWrapper(base.DatabaseWrapper):
     def get_new_connection(self, conn_params):
-        pool = POOLS.setdefault(self.alias, Pool(self.settings_dict["OPTIONS"]["MAX_CONNS"]))
+        pool = POOLS.get(self.alias)
+        if pool is None:
+            pool = POOLS[self.alias] = Pool(self.settings_dict["OPTIONS"]["MAX_CONNS"])
         return pool.take(lambda: super(DatabaseWrapper, self).get_new_connection(conn_params))
 
     def get_connection_params(self) -> dict:
