@@ -26,7 +26,7 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from todo_project.errors import IdempotencyKeyInFlight, IdempotencyKeyReused
+from todo_project.errors import LOCK_NOT_AVAILABLE, IdempotencyKeyInFlight, IdempotencyKeyReused
 from todo_project.json import ORJSONRenderer
 
 from .models import IdempotentRequest
@@ -44,7 +44,6 @@ KEEP = """
 # How long a duplicate waits for the first request with its key to finish, on PostgreSQL (SET LOCAL, sent with the
 # INSERT: no extra round trip; the transaction ends right after it).
 IN_FLIGHT_WAIT_MS = 5000
-LOCK_NOT_AVAILABLE = "55P03"
 
 
 def fingerprint(*, operation: str, target: str, body) -> str:

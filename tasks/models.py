@@ -203,7 +203,8 @@ class IdempotentRequest(models.Model):
     # sha256 of the operation, its target and the canonical JSON body: a retry must be the same request.
     fingerprint = models.CharField(max_length=64)
     created_at = models.DateTimeField()
-    status = models.PositiveSmallIntegerField(null=True)  # null only inside the first request's transaction
+    # Written with the response, so never null; nullable from when the key was claimed before the write.
+    status = models.PositiveSmallIntegerField(null=True)
     body = models.TextField(blank=True, default="")
     location = models.TextField(blank=True, default="")
     etag = models.CharField(max_length=32, blank=True, default="")

@@ -16,8 +16,9 @@ DATABASE_BUSY = "The database could not finish this request in time (a lock, a t
 # SQLSTATEs (https://www.postgresql.org/docs/current/errcodes-appendix.html) of the server refusing or dropping
 # the connection: class 08 (connection exception), admin/crash shutdown, cannot connect now, too many connections.
 CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout ran out
 # Errors a retry can cure: serialization failure, deadlock, lock timeout, statement timeout (query canceled).
-TRANSIENT_SQLSTATES = ("40001", "40P01", "55P03", "57014")
+TRANSIENT_SQLSTATES = ("40001", "40P01", LOCK_NOT_AVAILABLE, "57014")
 TRANSIENT_SQLITE_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 ASK_FOR_JWT = (
     "Authentication credentials were not provided. Send 'Authorization: Bearer <jwt>' with the JWT from "
