@@ -1,6 +1,5 @@
 """gunicorn's gevent worker made safe for Django on psycopg2: queries yield, and greenlets share a few connections."""
 
-import gevent
 from gunicorn.workers.ggevent import GeventWorker as GunicornGeventWorker
 
 POOLED_ENGINE = "todo_project.pooled_postgresql"
@@ -10,7 +9,7 @@ class GeventWorker(GunicornGeventWorker):
     """Every client connection is served by its own greenlet, so a client that dribbles its request holds a little
     memory instead of one of a handful of threads (tests/test_slow_clients.py).
 
-    Three things gevent alone gets wrong for Django:
+    Two things gevent alone gets wrong for Django:
     - psycopg2 waits for PostgreSQL inside C, where gevent cannot switch: one slow query would stop every other
       request of the worker. psycogreen's wait callback makes it yield.
     - Django keeps a database connection per greenlet (its connections are context-local), so every client
@@ -18,10 +17,7 @@ class GeventWorker(GunicornGeventWorker):
       max_connections (503s), and each new client paid for a new connection. Instead, the greenlets of a worker
       share a pool of DATABASE_POOL_SIZE connections (todo_project/pooled_postgresql): a request takes one at its
       first query and gives it back when it ends (CONN_MAX_AGE 0 then means "back to the pool", not "closed");
-      past the pool's size, requests wait for one. Only PostgreSQL: SQLite stays as it is.
-    - A greenlet that gives its connection back and goes straight on with its client's next request would take
-      it again before the greenlets waiting for it woke up, and they waited for seconds under load: each request
-      ends by yielding once (BENCHMARKS.md has both measurements).
+      past the pool's size, requests wait for one, in turn. Only PostgreSQL: SQLite stays as it is.
     """
 
     def patch(self) -> None:
@@ -36,12 +32,6 @@ class GeventWorker(GunicornGeventWorker):
                 database.update(ENGINE=POOLED_ENGINE, CONN_MAX_AGE=0, CONN_HEALTH_CHECKS=False)
                 # The pool checks a connection that sat idle before handing it out, instead of CONN_HEALTH_CHECKS.
                 database.setdefault("OPTIONS", {})["MAX_CONNS"] = settings.DATABASE_POOL_SIZE
-
-    def handle_request(self, *args) -> None:
-        try:
-            super().handle_request(*args)
-        finally:
-            gevent.sleep(0)  # let a greenlet waiting for the connection just given back take it first
 
     def handle(self, listener, client, addr) -> None:
         """Without the pool (DATABASE_POOL_SIZE=0, or SQLite) a greenlet's own connections close with its client."""

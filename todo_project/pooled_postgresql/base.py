@@ -15,6 +15,8 @@ suspended dropped it): under load a request sends no query of its own.
 
 import time
 
+import gevent
+import psycopg2
 from django.db.backends.postgresql import base
 from gevent.lock import BoundedSemaphore
 from psycopg2 import extensions
@@ -56,6 +58,9 @@ class Pool:
             raise
         finally:
             self.slots.release()
+            # The greenlet giving a connection back goes straight on with its client's next request, and would take
+            # the slot again before those waiting for it woke up (they waited seconds under load): they go first.
+            gevent.sleep(0)
 
 
 def usable(connection) -> bool:
@@ -63,7 +68,7 @@ def usable(connection) -> bool:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return True
-    except Exception:
+    except psycopg2.Error:
         return False
 
 
