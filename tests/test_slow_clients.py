@@ -188,14 +188,14 @@ def backend_pid() -> int:
         return cursor.fetchone()[0]
 
 
+# The connections to the test database other than the one running the query.
+OTHER_CONNECTIONS = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+
+
 def server_connections(*, besides: int | None = None) -> int:
     """The connections to the test database other than this thread's own (and `besides`, another of the test's)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
-            "AND pid IS DISTINCT FROM %s",
-            [besides],
-        )
+        cursor.execute(f"SELECT count(*) {OTHER_CONNECTIONS} AND pid IS DISTINCT FROM %s", [besides])  # noqa: S608
         return cursor.fetchone()[0]
 
 
@@ -264,10 +264,7 @@ def test_a_pooled_connection_the_server_dropped_is_replaced_before_it_is_used(po
     server, headers = postgresql_server
     assert call(server, "GET", "/api/tasks", headers=headers).status == 200
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+        cursor.execute(f"SELECT count(pg_terminate_backend(pid)) {OTHER_CONNECTIONS}")  # noqa: S608
         assert cursor.fetchone()[0] == 1  # the pool's one connection
     time.sleep(pooled_postgresql.CHECK_IDLE_AFTER + 0.2)
     assert call(server, "GET", "/api/tasks", headers=headers).status == 200
