@@ -194,6 +194,24 @@ class DeletedTask(models.Model):
         return f"{self.id} (deleted {self.deleted_at:%Y-%m-%d %H:%M})"
 
 
+class Erasure(models.Model):
+    """An erasure of a user's data, remembered so that a device holding a changes-feed cursor from before it is
+    told to sync again (410) instead of keeping the erased tasks (tasks/changes.py, "Erasures"). Keyed by a keyed
+    digest of the user id, never the id itself: no `user_id` field, so it is not one of the rows the erasure removes,
+    and nothing here names the user. Kept as long as tombstones."""
+
+    subject = models.CharField(max_length=64, primary_key=True)  # HMAC-SHA256 of the user id (changes.subject_of)
+    erased_at = models.DateTimeField()
+    # The erasure's own position in the changes feed: a larger one for every later erasure.
+    change_position = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["erased_at"], name="erasure_erased_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.subject[:12]}... (erased {self.erased_at:%Y-%m-%d %H:%M})"
+
+
 class IdempotentRequest(models.Model):
     """A write sent with an `Idempotency-Key`, and the response it got, replayed to retries (tasks/idempotency.py).
     Committed in the same transaction as the write itself; kept at least `IDEMPOTENCY_RETENTION`."""
