@@ -5,6 +5,7 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 
 import orjson
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Length
 from django.utils import timezone
@@ -20,6 +21,55 @@ WRITE_ATTEMPTS = 50
 
 # Lets the constraints below say title__length (https://docs.djangoproject.com/en/5.2/ref/models/lookups/).
 models.CharField.register_lookup(Length)
+
+
+def field_checks(prefix: str, **fields: models.Field) -> list[models.CheckConstraint]:
+    """A CheckConstraint for each rule these fields declare, so that the database keeps them too (the admin, the
+    shell, bulk writes) while the serializer reads the same rules from the fields: a rule is written once, on its
+    field. Named `<prefix>_<field>_<rule>`; a `null` field may also be NULL; the message is what the API answers
+    (422, todo_project/errors.py) when a write breaks one anyway."""
+    checks = []
+    for name, field in fields.items():
+        for rule, condition, message in field_rules(name, field):
+            if field.null:
+                condition = models.Q(**{f"{name}__isnull": True}) | condition
+            checks.append(
+                models.CheckConstraint(
+                    condition=condition, name=f"{prefix}_{name}_{rule}", violation_error_message=message
+                )
+            )
+    return checks
+
+
+def field_rules(name: str, field: models.Field) -> list[tuple[str, models.Q, str]]:
+    """(rule, condition, message) for each rule `field` declares: `length` (a CharField's max_length, and at least
+    one character unless `blank`), `rank` (integer `choices`, as an IntegerChoices), `range` (MinValueValidator,
+    MaxValueValidator)."""
+    rules = []
+    if isinstance(field, models.CharField) and field.max_length:
+        at_least = {} if field.blank else {f"{name}__length__gte": 1}
+        span = f"no more than {field.max_length}" if field.blank else f"1 to {field.max_length}"
+        condition = models.Q(**at_least, **{f"{name}__length__lte": field.max_length})
+        rules.append(("length", condition, f"Ensure this field has {span} characters."))
+    if field.choices:
+        ranks = sorted(value for value, _ in field.choices)
+        labels = ", ".join(str(label) for _, label in field.choices)
+        condition = models.Q(**{f"{name}__gte": ranks[0], f"{name}__lte": ranks[-1]})
+        if ranks != list(range(ranks[0], ranks[-1] + 1)):
+            condition = models.Q(**{f"{name}__in": ranks})
+        rules.append(("rank", condition, f"Must be one of {labels}."))
+    bounds = {}
+    # The validators declared on the field (its `validators` also holds the column type's own range).
+    for validator in field.deconstruct()[3].get("validators", []):
+        if isinstance(validator, MinValueValidator):
+            bounds[f"{name}__gte"] = validator.limit_value
+        elif isinstance(validator, MaxValueValidator):
+            bounds[f"{name}__lte"] = validator.limit_value
+    if bounds:
+        words = {"gte": "at least", "lte": "at most"}
+        limits = " and ".join(f"{words[key[-3:]]} {value}" for key, value in bounds.items())
+        rules.append(("range", models.Q(**bounds), f"Ensure this value is {limits}."))
+    return rules
 
 
 class Priority(models.IntegerChoices):
@@ -133,17 +183,9 @@ class Task(models.Model):
             ),
             # tag= on PostgreSQL: a GIN index on (user_id, tag_keys), created in migration 0008 (not expressible here).
         ]
-        constraints = [
-            # The database keeps the invariants too, so the admin and shell cannot break them.
-            models.CheckConstraint(
-                condition=models.Q(title__length__gte=1, title__length__lte=100), name="task_title_length"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(description__isnull=True) | models.Q(description__length__lte=1000),
-                name="task_description_length",
-            ),
-            models.CheckConstraint(condition=models.Q(priority__gte=0, priority__lte=3), name="task_priority_rank"),
-        ]
+
+    # The rules the fields above declare, kept by the database too (a name in the class body, which Meta's cannot see).
+    Meta.constraints = field_checks("task", title=title, description=description, priority=priority)
 
     def __str__(self) -> str:
         return self.title

@@ -5,6 +5,7 @@ import unicodedata
 from collections.abc import Callable
 from datetime import UTC
 
+from django.db import models
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_serializer
@@ -137,8 +138,12 @@ VERBATIM = {
 
 
 class TaskSerializer(serializers.ModelSerializer):
-    title = StrictCharField(max_length=100)
-    description = StrictCharField(max_length=1000, allow_null=True, allow_blank=True, required=False, multiline=True)
+    # Text fields take their limits from the model's fields (max_length, blank, null), as the database's checks do
+    # (tasks/models.py, field_checks): a rule is declared once, on the model.
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+    }
     completed = StrictBooleanField(required=False)
     due_at = AwareDateTimeField(allow_null=True, required=False)
     priority = PriorityField(required=False)
@@ -161,6 +166,7 @@ class TaskSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "user_id", "completed_at", "version", "created_at", "updated_at"]
+        extra_kwargs = {"description": {"multiline": True}}
 
     def create(self, validated_data: dict) -> Task:
         completed_at = timezone.now() if validated_data.get("completed") else None
