@@ -10,8 +10,8 @@ from rest_framework.views import APIView
 from .account import EXPORT_FILENAME, ExportStream, erase_user
 from .authentication import FreshToken
 from .schema import ERRORS, FreshTokenErrorSerializer
+from .scoping import UserPathMixin
 from .serializers import AccountExportSerializer
-from .views import UserPathMixin
 
 
 class AccountExportView(UserPathMixin, APIView):

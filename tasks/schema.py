@@ -133,8 +133,9 @@ IF_MATCH = OpenApiParameter(
     OpenApiParameter.HEADER,
     description=(
         'The ETag(s) read (`"3"`, a comma-separated list, or `*`): the write happens only if the task still has '
-        "one of them, else 412 `precondition_failed` and nothing changes. Checked and written in one statement, so "
-        "of two writes sent with the same If-Match at most one succeeds. Without it a write is unconditional."
+        "one of them, else 412 `precondition_failed` and nothing changes. Checked under the write's own lock on the "
+        "task, so of two writes sent with the same If-Match at most one succeeds. ETags compare as exact strings "
+        '(`"02"` is not `"2"`). Without it a write is unconditional.'
     ),
 )
 CHANGES_PARAMETERS = [
