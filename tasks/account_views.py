@@ -7,11 +7,12 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from todo_project.schema import ERRORS, FreshTokenErrorSerializer
+
 from .account import EXPORT_FILENAME, ExportStream, erase_user
 from .authentication import FreshToken
-from .schema import ERRORS, FreshTokenErrorSerializer
+from .scoping import UserPathMixin
 from .serializers import AccountExportSerializer
-from .views import UserPathMixin
 
 
 class AccountExportView(UserPathMixin, APIView):

@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tasks.schema import ERRORS
+from .schema import ERRORS
 
 
 class PublicView(APIView):
