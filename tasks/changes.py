@@ -1,7 +1,7 @@
 """The changes feed: every create, change and delete of a user's tasks, each delivered once, none skipped.
 
 Positions. Every write stamps the task row (or, for a delete, its tombstone) with a position, in a database trigger
-(migration 0005), so the admin, the shell and bulk writes are covered as well as the API. On PostgreSQL the position
+(tasks/triggers.py), so the admin, the shell and bulk writes are covered as well as the API. On PostgreSQL the position
 is the id of the writing transaction, pg_current_xact_id(); on SQLite, where one transaction writes at a time, it
 comes from a one-row counter that each write increments. A page is the rows after the cursor's (position, id) in
 that order: one range scan of the (user_id, change_position, id) index of each table.
@@ -11,7 +11,7 @@ transactions commit in any order: a transaction holding position 100 may commit 
 saw 101 and moved its cursor past it would never see 100. So a page only includes rows below the horizon: the oldest
 transaction still in flight in the reader's snapshot, pg_snapshot_xmin(pg_current_snapshot()), narrowed to this
 database (a transaction seen running in another database cannot write these tables, so a long one there does not
-hold this feed back; the SQL function tasks_changes_horizon() of migration 0005). Every transaction of this database
+hold this feed back; the SQL function tasks_changes_horizon() of tasks/triggers.py). Every transaction of this database
 below the horizon has committed or rolled back, and every later one gets a larger id, so no row below it can appear
 later, and the cursor (the last row delivered) never passes a position that could still appear. A change committed
 late is delivered on the first page read after its commit. On SQLite every position up to the counter's value is
@@ -64,7 +64,7 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 START = (0, uuid.UUID(int=0))
 HORIZON_SQL = {
-    # Read once per page, in the statement's `horizon` (migration 0005 has the function).
+    # Read once per page, in the statement's `horizon` (tasks/triggers.py has the function).
     "postgresql": "SELECT tasks_changes_horizon()",
     "sqlite": "SELECT position + 1 FROM tasks_changeclock",
 }

@@ -111,7 +111,7 @@ class Task(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Where the task's last change sits in the changes feed: set by a database trigger on every INSERT and UPDATE
-    # (migration 0005), so the admin, the shell and bulk writes keep it too. See tasks/changes.py.
+    # (tasks/triggers.py), so the admin, the shell and bulk writes keep it too. See tasks/changes.py.
     change_position = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
@@ -147,7 +147,7 @@ class Task(models.Model):
 
 
 class TaskCount(models.Model):
-    """How many tasks, and how many of them completed, each user has: kept by database triggers (migration 0002),
+    """How many tasks, and how many of them completed, each user has: kept by database triggers (tasks/triggers.py),
     so that the count of a list page is one row read instead of a count(*) over every task of the user."""
 
     user_id = models.CharField(max_length=255, primary_key=True)
@@ -160,7 +160,7 @@ class TaskCount(models.Model):
 
 class DeletedTask(models.Model):
     """A tombstone: a deleted task, remembered so the changes feed can tell other devices. Written by a database
-    trigger on every DELETE of a task (migration 0005); kept at least `CHANGES_RETENTION` (tasks/changes.py)."""
+    trigger on every DELETE of a task (tasks/triggers.py); kept at least `CHANGES_RETENTION` (tasks/changes.py)."""
 
     id = models.UUIDField(primary_key=True)  # the deleted task's id
     user_id = models.CharField(max_length=255)

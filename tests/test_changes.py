@@ -45,7 +45,7 @@ def ids(tasks) -> list[str]:
 
 def test_the_triggers_that_stamp_positions_are_installed():
     """A migration that rebuilds tasks_task on SQLite (Django copies the table) drops them silently: a later one must
-    install them again (as migration 0005 does for the counters' triggers)."""
+    install them again (ReinstallTriggers, tasks/triggers.py; tests/test_triggers.py)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'tasks_task'::regclass AND NOT tgisinternal")
