@@ -41,6 +41,15 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only (DRF would also take "30" and 30.0; a boolean is an int in Python, and not one here)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, int) or isinstance(data, bool):
+            raise serializers.ValidationError("Must be a whole number.", code="invalid")
+        return super().to_internal_value(data)
+
+
 class TagField(StrictCharField):
     """One tag: trimmed, 1 to 32 characters, no control characters and no commas (a comma separates tags in the
     places people type them)."""
@@ -136,11 +145,17 @@ VERBATIM = {
 
 
 class TaskSerializer(serializers.ModelSerializer):
-    # Text fields take their limits from the model's fields (max_length, blank, null), as the database's checks do
-    # (tasks/models.py, field_checks): a rule is declared once, on the model.
+    # Fields take their limits from the model's fields (max_length, blank, null, validators), as the database's
+    # checks do (tasks/models.py, field_checks): a rule is declared once, on the model. Strings and integers are
+    # taken as JSON strings and integers only.
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.CharField: StrictCharField,
+        **{
+            model_field: StrictIntegerField
+            for model_field, field in serializers.ModelSerializer.serializer_field_mapping.items()
+            if field is serializers.IntegerField
+        },
     }
     completed = StrictBooleanField(required=False)
     due_at = AwareDateTimeField(allow_null=True, required=False)

@@ -2,7 +2,8 @@
 it anyway (a rule the serializer does not know, a bug) is a 409 or 422 JSON error, never a 500."""
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, models, transaction
+from rest_framework.exceptions import ValidationError
 
 from tasks.models import IdempotentRequest, Task, field_checks
 from tasks.serializers import TaskSerializer
@@ -96,3 +97,13 @@ def test_the_api_and_the_database_take_the_rule_from_the_field(alice, monkeypatc
         "task_title_length",
         {"title__length__gte": 1, "title__length__lte": 50},
     )
+
+
+@pytest.mark.parametrize("model_field", [models.IntegerField, models.PositiveIntegerField, models.SmallIntegerField])
+def test_an_integer_field_of_the_model_takes_json_integers_only(model_field):
+    """DRF's IntegerField takes "30" and 30.0; the API takes what its JSON says (as for strings and booleans)."""
+    field = TaskSerializer.serializer_field_mapping[model_field](min_value=0, max_value=10)
+    assert field.run_validation(3) == 3
+    for sent in ["3", 3.0, True, 11]:
+        with pytest.raises(ValidationError):
+            field.run_validation(sent)
