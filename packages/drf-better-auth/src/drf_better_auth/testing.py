@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -85,21 +85,20 @@ class JWKSServer:
     def reset(self, keys: list[dict[str, Any]]) -> None:
         self.keys, self.hits, self.failing = list(keys), 0, False
 
-    def respond(self) -> tuple[int, bytes]:
+    def respond(self) -> tuple[int, str, bytes]:
         self.hits += 1
-        return (503, b"{}") if self.failing else (200, json.dumps({"keys": self.keys}).encode())
+        body = b"{}" if self.failing else json.dumps({"keys": self.keys}).encode()
+        return 503 if self.failing else 200, "application/json", body
 
 
-@contextmanager
-def running_jwks_server(keys: list[dict[str, Any]] | None = None) -> Iterator[JWKSServer]:
-    """A JWKSServer listening on a free port of 127.0.0.1 until the block ends."""
-    state = JWKSServer(keys=list(keys or []))
+def serve_on_loopback(respond: Callable[[], tuple[int, str, bytes]]) -> ThreadingHTTPServer:
+    """An HTTP server on a free port of 127.0.0.1 answering every GET with respond()'s (status, type, body)."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            status, body = state.respond()
+            status, content_type, body = respond()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -107,8 +106,16 @@ def running_jwks_server(keys: list[dict[str, Any]] | None = None) -> Iterator[JW
         def log_message(self, *args: Any) -> None:
             pass
 
-    state.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=state.server.serve_forever, daemon=True).start()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@contextmanager
+def running_jwks_server(keys: list[dict[str, Any]] | None = None) -> Iterator[JWKSServer]:
+    """A JWKSServer listening on a free port of 127.0.0.1 until the block ends."""
+    state = JWKSServer(keys=list(keys or []))
+    state.server = serve_on_loopback(state.respond)
     try:
         yield state
     finally:
