@@ -1,9 +1,9 @@
 """Write one user's export document (the body of GET /api/account/export) to stdout."""
 
 from django.core.management.base import BaseCommand, CommandError
+from drf_better_auth.tokens import TokenInvalid, check_subject
 
 from tasks.account import ExportStream
-from tasks.tokens import TokenInvalid, check_subject
 
 
 class Command(BaseCommand):
