@@ -2,76 +2,22 @@
 
 import contextlib
 import math
-import os
-import shlex
-import shutil
-import signal
 import socket
 import statistics
-import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from django.db import connection
 
-from tests.helpers import SECRET
-from tests.live import ROOT, call, call_together, free_port, production_env, table_locked_by_another_connection
+from tests.live import call, call_together, procfile_server, table_locked_by_another_connection
 from todo_project.pooled_postgresql import base as pooled_postgresql
 
 DRIBBLERS = 50
 NORMAL_REQUESTS = 20
 DRIBBLE_EVERY = 0.5  # seconds between two bytes of a slow client
 ANSWER_WITHIN = 1.0  # seconds: the p99 a normal request must keep while the slow clients dribble
-
-
-def procfile_web_command() -> str:
-    """The Procfile's `web:` command, listening on 127.0.0.1 only (tests never listen on other interfaces)."""
-    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
-    return line[len("web:") :].strip().replace("0.0.0.0:", "127.0.0.1:")
-
-
-@contextmanager
-def procfile_server(database: str, jwks_url: str, log: Path, *extra_args: str, **env_overrides: str) -> Iterator[str]:
-    """The Procfile's command run by a shell, as a platform does, with PORT set; stopped with its process group."""
-    port = free_port()
-    env = production_env(
-        DATABASE_URL=database, BETTER_AUTH_JWKS_URL=jwks_url, BETTER_AUTH_SECRET=SECRET, PORT=str(port), **env_overrides
-    )
-    env["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
-    command = f"exec {procfile_web_command()} {shlex.join(extra_args)}"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [shutil.which("bash"), "-c", command],
-            env=env,
-            cwd=ROOT,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "the Procfile's command did not answer within 30 s"
-            try:
-                if call(url, "GET", "/health", timeout=1).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
-        yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 class Dribblers:
