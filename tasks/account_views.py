@@ -1,5 +1,6 @@
 """The account routes: the export of every task of the token's user, and the erasure of everything kept about them."""
 
+from django.conf import settings
 from django.db import connection
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -13,6 +14,9 @@ from .authentication import FreshToken
 from .schema import ERRORS, FreshTokenErrorSerializer
 from .serializers import AccountExportSerializer
 from .views import UserPathMixin
+
+# The schema says the age the settings give, in the unit the 401 itself uses.
+TOKEN_AGE = f"{settings.ACCOUNT_DELETE_MAX_TOKEN_AGE} seconds"
 
 
 class AccountExportView(UserPathMixin, APIView):
@@ -46,14 +50,14 @@ class AccountView(UserPathMixin, APIView):
     permission_classes = [IsAuthenticated, FreshToken]
 
     @extend_schema(
-        summary="Erase everything kept about the user (needs a token issued in the last 5 minutes)",
+        summary=f"Erase everything kept about the user (needs a token issued in the last {TOKEN_AGE})",
         tags=["account"],
         responses={
             204: OpenApiResponse(description="Erased (also when there was nothing to erase)."),
             401: OpenApiResponse(
                 FreshTokenErrorSerializer,
                 description=f"{ERRORS[401].description} `token_not_fresh`: the token is older than "
-                "`ACCOUNT_DELETE_MAX_TOKEN_AGE` (5 minutes) or has no `iat`; nothing was erased.",
+                f"`ACCOUNT_DELETE_MAX_TOKEN_AGE` ({TOKEN_AGE}) or has no `iat`; nothing was erased.",
             ),
         },
     )

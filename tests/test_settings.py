@@ -189,6 +189,18 @@ def test_account_deletion_takes_tokens_up_to_300_seconds_old_unless_set(value, e
     assert result.stdout.strip() == expected, result.stderr
 
 
+def test_the_schema_gives_the_account_deletion_token_age_the_settings_give():
+    code = (
+        "import django; django.setup(); from drf_spectacular.generators import SchemaGenerator;"
+        "erase = SchemaGenerator().get_schema(public=True)['paths']['/api/account']['delete'];"
+        "print(erase['summary']); print(erase['responses']['401']['description'])"
+    )
+    result = run(code, {**PRODUCTION, "ACCOUNT_DELETE_MAX_TOKEN_AGE": "60"})
+    summary, description = result.stdout.strip().splitlines()[-2:]
+    assert summary.endswith("(needs a token issued in the last 60 seconds)"), result.stderr
+    assert "`ACCOUNT_DELETE_MAX_TOKEN_AGE` (60 seconds)" in description
+
+
 def test_account_deletion_max_token_age_must_be_a_number():
     result = run("import django; django.setup()", {**PRODUCTION, "ACCOUNT_DELETE_MAX_TOKEN_AGE": "5 minutes"})
     assert "ACCOUNT_DELETE_MAX_TOKEN_AGE must be a whole number" in result.stderr
