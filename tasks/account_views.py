@@ -9,11 +9,12 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from todo_project.schema import ERRORS, FreshTokenErrorSerializer
+
 from .account import EXPORT_FILENAME, ExportDocument, erase_user
 from .authentication import FreshToken
-from .schema import ERRORS, FreshTokenErrorSerializer
+from .scoping import UserPathMixin
 from .serializers import AccountExportSerializer
-from .views import UserPathMixin
 
 # The schema says the age the settings give, in the unit the 401 itself uses.
 TOKEN_AGE = f"{settings.ACCOUNT_DELETE_MAX_TOKEN_AGE} seconds"

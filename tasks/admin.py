@@ -1,12 +1,13 @@
 """The admin: tasks to inspect (due dates, priorities, tags), the per-user counts read-only, and the erasure of a
 user's data on request."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from . import writes
 from .account import count_user_rows, erase_user
 from .models import Task, TaskCount
 from .tags import tag_counts, tag_key, with_tag
@@ -59,16 +60,16 @@ class TaskAdmin(admin.ModelAdmin):
     actions = ["erase_users_data"]
 
     def save_model(self, request, obj, form, change):
-        """An edit here is a change like one through the API: it goes through TaskQuerySet.write (version + 1,
-        completed_at kept, nothing written meanwhile overwritten unseen)."""
+        """An edit here is a write like one through the API (tasks/writes.py): version 1 or + 1, completed_at and
+        tag_keys kept, under the row's lock so that nothing written meanwhile is overwritten unseen."""
         if not change:
-            obj.completed_at = timezone.now() if obj.completed else None
-            super().save_model(request, obj, form, change)
+            fields = {name: value for name, value in form.cleaned_data.items() if name != "user_id"}
+            obj.pk = writes.create(user_id=obj.user_id, fields=fields).pk
             return
-        rows = Task.objects.filter(pk=obj.pk)
-        current = rows.first()
-        if current is not None and form.changed_data:
-            rows.write(current, lambda task: {name: form.cleaned_data[name] for name in form.changed_data})
+        try:
+            writes.update(Task.objects.all(), obj.pk, {name: form.cleaned_data[name] for name in form.changed_data})
+        except writes.TaskNotFound:
+            self.message_user(request, "The task was deleted meanwhile; nothing was saved.", level=messages.ERROR)
 
     @admin.action(description="Erase this user's data (every task and row kept about them)", permissions=["delete"])
     def erase_users_data(self, request, queryset):

@@ -1,18 +1,20 @@
 """Retry-safe writes: a request sent with an `Idempotency-Key` runs once; its retries get the kept response.
 
-The write is done and its response kept under the key in ONE transaction; keeping it is an INSERT into a table with a
-unique (user_id, key). A concurrent duplicate does its own write, then its INSERT waits on that unique index until
+The write is done and its response kept under the key in ONE transaction; keeping it is an INSERT into a table with
+a unique (user_id, key). A concurrent duplicate does its own write, then its INSERT waits on that unique index until
 the first transaction ends (PostgreSQL; on SQLite it waits for the one writer): when the first committed, the
 duplicate finds the key taken, rolls its own write back and replays the kept response; when the first failed and
 rolled back, the duplicate's INSERT goes through and its write stands. A retry after the first committed does the
-same at once. So exactly one write per key ever commits, a crash can leave neither a task without its kept response
-nor a kept response without its task, and a failed request keeps nothing. On PostgreSQL the wait is bounded
-(IN_FLIGHT_WAIT_MS): the duplicate of a request still running then is answered 409 `idempotency_key_in_flight` with
-`Retry-After` (and its write rolled back), instead of holding its client and a connection for as long as the first
-takes. Writing first and keeping after, rather than claiming the key before the write and filling in the response
-after it, spares every keyed request a statement (BENCHMARKS.md, "Sync"); a retry's write is rolled back unseen.
-Nothing depends on session state (SET LOCAL ends with its transaction), so this holds through PgBouncer in
-transaction mode. Without the header: no query at all.
+same at once; and a retry whose own write fails, because the first request changed what it checks (an If-Match that
+is now stale, a task that request deleted), looks the key up after its rollback and replays what it finds. So every
+retry of a request that succeeded gets its response, exactly one write per key ever commits, a crash can leave
+neither a task without its kept response nor a kept response without its task, and a failed request keeps nothing.
+On PostgreSQL the wait is bounded (IN_FLIGHT_WAIT_MS): the duplicate of a request still running then is answered 409
+`idempotency_key_in_flight` with `Retry-After` (and its write rolled back), instead of holding its client and a
+connection for as long as the first takes. Writing first and keeping after, rather than claiming the key before the
+write and filling in the response after it, spares every keyed request a statement (BENCHMARKS.md, "Sync"); a
+retry's write is rolled back unseen. Nothing depends on session state (SET LOCAL ends with its transaction), so this
+holds through PgBouncer in transaction mode. Without the header: no query at all.
 """
 
 import hashlib
@@ -53,7 +55,8 @@ def fingerprint(*, operation: str, target: str, body) -> str:
 
 
 def run_once(request, *, operation: str, target: str, write: Callable[[], Response]) -> Response:
-    """`write()` once per (user, Idempotency-Key); every retry of the same request gets its response again."""
+    """`write()` once per (user, Idempotency-Key); every retry of the same request gets its response again, whatever
+    running it again would answer (412, 404, 422: the first one changed what it checks)."""
     key = request.headers.get(HEADER)
     if key is None:
         return write()
@@ -61,15 +64,20 @@ def run_once(request, *, operation: str, target: str, write: Callable[[], Respon
         raise serializers.ValidationError({HEADER: ["Must be 1 to 255 printable ASCII characters."]})
     user_id = request.user.id
     print_ = fingerprint(operation=operation, target=target, body=request.data)
-    with transaction.atomic():
-        response = write()
-        if not 200 <= response.status_code < 300:
-            transaction.set_rollback(True)  # a failed request keeps nothing and may be retried with its key
-            return response
-        if keep(user_id, key, print_, response):
-            return response
-        transaction.set_rollback(True)  # the key was used by a request that committed first: its answer, not ours
-    return replay(IdempotentRequest.objects.get(user_id=user_id, key=key), fingerprint=print_)
+    try:
+        with transaction.atomic():
+            response = write()
+            if 200 <= response.status_code < 300 and keep(user_id, key, print_, response):
+                return response
+            transaction.set_rollback(True)  # taken by a request that committed first (its answer, not ours), or failed
+    except Exception:
+        # The write failed; if a request with this key already succeeded, that is what this retry is answered.
+        kept = IdempotentRequest.objects.filter(user_id=user_id, key=key).first()
+        if kept is None:
+            raise
+        return replay(kept, fingerprint=print_)
+    kept = IdempotentRequest.objects.filter(user_id=user_id, key=key).first()
+    return response if kept is None else replay(kept, fingerprint=print_)
 
 
 def keep(user_id: str, key: str, print_: str, response: Response) -> bool:

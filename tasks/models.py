@@ -1,22 +1,12 @@
 """The task: one row per to-do item of a Better Auth user."""
 
 import uuid
-from collections.abc import Callable, Collection
-from datetime import datetime
 
 import orjson
 from django.db import models
 from django.db.models.functions import Length
-from django.utils import timezone
-from rest_framework.exceptions import APIException
-
-from todo_project.errors import PreconditionFailed
 
 from .tags import keys_of
-
-# How often a write reads the task again after another write landed between its read and its UPDATE. Each time one
-# of the racing writes succeeds, so a write only runs out of attempts if this many others beat it in a row.
-WRITE_ATTEMPTS = 50
 
 # Lets the constraints below say title__length (https://docs.djangoproject.com/en/5.2/ref/models/lookups/).
 models.CharField.register_lookup(Length)
@@ -49,46 +39,6 @@ class StringListField(models.JSONField):
         return name, "django.db.models.JSONField", args, kwargs
 
 
-class TaskBusy(APIException):
-    status_code = 503
-    default_detail = "The task is being changed by many requests at once; retry in a moment."
-    default_code = "task_busy"
-    wait = 1  # seconds, sent as Retry-After
-
-
-class TaskQuerySet(models.QuerySet):
-    def write(
-        self, task: "Task", changes: Callable[["Task"], dict], *, versions: Collection[int] | None = None
-    ) -> "Task | None":
-        """Make one change to `task`, one of these rows: the fields `changes(task)` returns, with `version` + 1,
-        `updated_at` now and `completed_at` following `completed`. The UPDATE is conditional on the version read
-        (`... WHERE id = ... AND version = ...`), so a write that landed in between is never overwritten unseen:
-        the task is read again and the change made on what is there now. None when the task is gone (deleted
-        meanwhile; an UPDATE never brings it back, as Model.save() would). Every write of the API comes here.
-
-        `versions` (If-Match): the versions the write is allowed to change; PreconditionFailed (412) when the task
-        has another. The version compared is the one the UPDATE is conditional on, so the check and the write are
-        one statement (`... AND version = v`, v one of `versions`): of two writes sent with the same If-Match, the
-        second finds the version moved on and answers 412, on any worker."""
-        for _ in range(WRITE_ATTEMPTS):
-            if versions is not None and task.version not in versions:
-                raise PreconditionFailed()
-            now = timezone.now()
-            fields = {**changes(task), "version": task.version + 1, "updated_at": now}
-            if "completed" in fields:
-                fields["completed_at"] = task.completion_time(completed=fields["completed"], now=now)
-            if "tags" in fields:
-                fields["tag_keys"] = keys_of(fields["tags"])
-            if self.filter(pk=task.pk, version=task.version).update(**fields):
-                for name, value in fields.items():
-                    setattr(task, name, value)
-                return task
-            task = self.filter(pk=task.pk).first()
-            if task is None:
-                return None
-        raise TaskBusy()
-
-
 class Task(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # The Better Auth user id (the JWT's sub); users live in Better Auth, not here.
@@ -101,10 +51,10 @@ class Task(models.Model):
     # db_default (here and below): rows written outside the ORM (a COPY, the benchmark's load) get it too.
     priority = models.SmallIntegerField(choices=Priority.choices, default=Priority.NONE, db_default=Priority.NONE)
     # The tags as given (trimmed, first spellings, in order), and the same casefolded: what filters and counts
-    # compare (tasks/tags.py). Task.save() and TaskQuerySet.write() keep tag_keys in step with tags.
+    # compare (tasks/tags.py). Task.save() and tasks/writes.py keep tag_keys in step with tags.
     tags = StringListField(default=list, db_default=[], blank=True)
     tag_keys = StringListField(default=list, db_default=[], editable=False)
-    # When the task last became completed; None while it is open. Kept by the server (TaskQuerySet.write).
+    # When the task last became completed; None while it is open. Kept by the server (tasks/writes.py).
     completed_at = models.DateTimeField(null=True, blank=True)
     # 1 on create, + 1 on every change: what a conditional request (ETag, If-Match) names.
     version = models.IntegerField(default=1, db_default=1)
@@ -113,8 +63,6 @@ class Task(models.Model):
     # Where the task's last change sits in the changes feed: set by a database trigger on every INSERT and UPDATE
     # (migration 0005), so the admin, the shell and bulk writes keep it too. See tasks/changes.py.
     change_position = models.BigIntegerField(default=0, editable=False)
-
-    objects = TaskQuerySet.as_manager()
 
     class Meta:
         indexes = [
@@ -154,13 +102,6 @@ class Task(models.Model):
         if update_fields is not None and "tags" in update_fields:
             kwargs["update_fields"] = {*update_fields, "tag_keys"}
         super().save(*args, **kwargs)
-
-    def completion_time(self, *, completed: bool, now: datetime) -> datetime | None:
-        """`completed_at` once this task is set to `completed`: unchanged while it stays completed, now when it
-        becomes completed, None when it is (re)opened."""
-        if not completed:
-            return None
-        return self.completed_at if self.completed and self.completed_at else now
 
 
 class TaskCount(models.Model):

@@ -5,11 +5,9 @@ import unicodedata
 from collections.abc import Callable
 from datetime import UTC
 
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
 
 from . import changes
 from .models import DeletedTask, Priority, Task
@@ -162,17 +160,8 @@ class TaskSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "user_id", "completed_at", "version", "created_at", "updated_at"]
 
-    def create(self, validated_data: dict) -> Task:
-        completed_at = timezone.now() if validated_data.get("completed") else None
-        return super().create({**validated_data, "completed_at": completed_at})
-
-    def update(self, instance: Task, validated_data: dict) -> Task:
-        """Write the fields sent, and only those, as one change of the row the view selected (context["target"],
-        TaskQuerySet.write): 404 when the task was deleted meanwhile, which stays deleted."""
-        task = self.context["target"].write(instance, lambda task: validated_data, versions=self.context["versions"])
-        if task is None:
-            raise NotFound()
-        return task
+    def save(self, **kwargs):
+        raise NotImplementedError("Tasks are written by tasks/writes.py, the one write path; this only validates.")
 
     def to_representation(self, instance: Task | dict) -> dict:
         """The task as DRF's fields would write it, from a model or from a list page's `.values()` row."""

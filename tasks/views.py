@@ -11,12 +11,13 @@ from rest_framework.response import Response
 
 from todo_project.errors import PreconditionFailed
 
-from . import changes, conditional
+from . import changes, conditional, writes
 from .counting import stored_count
 from .filters import CompletedFilter, FieldFilter, OrderingFilter, SearchFilter
 from .idempotency import run_once
 from .models import Priority, Task
 from .schema import CHANGES_PARAMETERS, ETAG, IDEMPOTENCY_PARAMETERS, IF_MATCH, IF_NONE_MATCH, TaskAutoSchema
+from .scoping import UserPathMixin
 from .serializers import (
     ChangesPageSerializer,
     ChangesQuerySerializer,
@@ -72,16 +73,6 @@ LIST_PARAMETERS = [
 ]
 
 
-class UserPathMixin:
-    """A `user_id` in the path must be the token's `sub`: another user's path looks exactly like a task that does
-    not exist (404)."""
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        if kwargs.get("user_id", request.user.id) != request.user.id:
-            raise NotFound()
-
-
 @extend_schema_view(
     list=extend_schema(summary="List tasks, newest first", parameters=LIST_PARAMETERS),
     create=extend_schema(summary="Create a task", parameters=[*IDEMPOTENCY_PARAMETERS, ETAG]),
@@ -122,55 +113,50 @@ class TaskViewSet(UserPathMixin, viewsets.ModelViewSet):
             return None
         return stored_count(user_id=self.request.user.id, completed=CompletedFilter().requested(self.request))
 
-    def target(self):
-        """The row a write (PUT, PATCH, complete) changes: the user's task named in the path. Every write then goes
-        through `TaskQuerySet.write` on it, the one place where the version read is compared and changed."""
-        return self.get_queryset().filter(pk=self.kwargs["pk"])
-
-    def get_serializer_context(self):
-        context = super().get_serializer_context()
-        if self.action in {"update", "partial_update"}:
-            context["target"] = self.target()
-            context["versions"] = conditional.if_match_versions(self.request)
-        return context
+    def handle_exception(self, exc):
+        """The write operations' refusals in HTTP terms (tasks/writes.py)."""
+        if isinstance(exc, writes.TaskNotFound):
+            exc = NotFound()
+        elif isinstance(exc, writes.VersionMismatch):
+            exc = PreconditionFailed()
+        return super().handle_exception(exc)
 
     @staticmethod
-    def tagged(response: Response) -> Response:
+    def with_etag(response: Response) -> Response:
         """A response carrying one task, with its version as its ETag (what If-Match and If-None-Match name)."""
         response["ETag"] = conditional.etag(response.data["version"])
         return response
 
     def create(self, request, *args, **kwargs):
         create = partial(super().create, request)
-        return run_once(request, operation="create", target="tasks", write=lambda: self.tagged(create()))
+        return run_once(request, operation="create", target="tasks", write=lambda: self.with_etag(create()))
+
+    def perform_create(self, serializer):
+        serializer.instance = writes.create(user_id=self.request.user.id, fields=serializer.validated_data)
+
+    def get_success_headers(self, data):
+        # Reversed from the route, so the user id and the task id are percent-encoded as a path needs (a `sub`
+        # with `?` or `#` would otherwise end the path early).
+        return {"Location": self.reverse_action("detail", kwargs={**self.kwargs, "pk": data["id"]})}
 
     def retrieve(self, request, *args, **kwargs):
         task = self.get_object()
         if conditional.not_modified(request, version=task.version):
             return Response(status=304, headers={"ETag": conditional.etag(task.version)})
-        return self.tagged(Response(self.get_serializer(task).data))
+        return self.with_etag(Response(self.get_serializer(task).data))
 
-    def update(self, request, *args, **kwargs):
-        return self.tagged(super().update(request, *args, **kwargs))
+    def update(self, request, *args, partial=False, **kwargs):
+        # Validated, then written (tasks/writes.py): the task is read once, under its row lock.
+        serializer = self.get_serializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        task = writes.update(
+            self.get_queryset(), kwargs["pk"], serializer.validated_data, if_match=conditional.if_match(request)
+        )
+        return self.with_etag(Response(self.get_serializer(task).data))
 
-    def perform_destroy(self, instance: Task) -> None:
-        """Without If-Match, as DRF does; with it, one DELETE conditional on the version (404 or 412 if it deletes
-        nothing: the task went, or changed, since it was read)."""
-        versions = conditional.if_match_versions(self.request)
-        if versions is None:
-            instance.delete()
-            return
-        if instance.version not in versions:
-            raise PreconditionFailed()
-        deleted, _ = self.target().filter(version=instance.version).delete()
-        if not deleted:
-            raise PreconditionFailed() if self.target().exists() else NotFound()
-
-    def perform_create(self, serializer):
-        serializer.save(user_id=self.request.user.id)
-
-    def get_success_headers(self, data):
-        return {"Location": self.request.build_absolute_uri(f"{self.request.path.rstrip('/')}/{data['id']}")}
+    def destroy(self, request, *args, **kwargs):
+        writes.delete(self.get_queryset(), kwargs["pk"], if_match=conditional.if_match(request))
+        return Response(status=204)
 
     @extend_schema(
         summary="Flip or set a task's completed flag",
@@ -181,23 +167,19 @@ class TaskViewSet(UserPathMixin, viewsets.ModelViewSet):
     @action(detail=True, methods=["patch"], serializer_class=CompleteSerializer)
     def complete(self, request, *args, **kwargs):
         """Set `completed` to the value sent, or flip it when none is sent; atomic under concurrency."""
-        target = str(uuid.UUID(kwargs["pk"]))  # one spelling of the id, so a retry matches however it is written
-        return run_once(request, operation="complete", target=target, write=self.set_completed)
+        task_id = str(uuid.UUID(kwargs["pk"]))  # one spelling of the id, so a retry matches however it is written
+        return run_once(request, operation="complete", target=task_id, write=partial(self.set_completed, task_id))
 
-    def set_completed(self) -> Response:
+    def set_completed(self, task_id: str) -> Response:
         serializer = CompleteSerializer(data=self.request.data)
         serializer.is_valid(raise_exception=True)
-        wanted = serializer.validated_data.get("completed")
-        tasks = self.target()
-        task = tasks.first()
-        if task is not None:
-            versions = conditional.if_match_versions(self.request)
-            task = tasks.write(
-                task, lambda task: {"completed": (not task.completed) if wanted is None else wanted}, versions=versions
-            )
-        if task is None:
-            raise NotFound()
-        return self.tagged(Response(TaskSerializer(task, context=self.get_serializer_context()).data))
+        task = writes.set_completed(
+            self.get_queryset(),
+            task_id,
+            serializer.validated_data.get("completed"),
+            if_match=conditional.if_match(self.request),
+        )
+        return self.with_etag(Response(TaskSerializer(task, context=self.get_serializer_context()).data))
 
     @extend_schema(
         summary="What changed since a cursor: created or changed tasks and deleted ones",

@@ -1,5 +1,6 @@
 """Fixtures: signing keys made per test session, a JWKS served on 127.0.0.1, tokens, API clients and tasks."""
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -8,6 +9,7 @@ from typing import Any
 import jwt
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from tasks.models import Task
@@ -99,6 +101,27 @@ def make_task() -> Callable[..., Task]:
         return Task.objects.create(user_id=user_id, **{"title": "A task", **fields})
 
     return make
+
+
+@pytest.fixture
+def statements() -> Callable[[], contextlib.AbstractContextManager[list[str]]]:
+    """`with statements() as sent:` the SQL sent inside the block, each as its first word (`statements.lock` for a
+    row-locking read: `SELECT ... FOR UPDATE`, or a plain SELECT on SQLite, whose transactions lock the database when
+    they begin), without the savepoints the test's own transaction turns `atomic()` into: what a request sends in
+    production, where the outermost `atomic()` is BEGIN and COMMIT."""
+
+    @contextlib.contextmanager
+    def capture() -> Iterator[list[str]]:
+        sent: list[str] = []
+        with CaptureQueriesContext(connection) as context:
+            yield sent
+        for query in context.captured_queries:
+            sql = query["sql"]
+            if not sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
+                sent.append(sql.split()[0] + (" ... FOR UPDATE" if sql.endswith("FOR UPDATE") else ""))
+
+    capture.lock = "SELECT ... FOR UPDATE" if connection.features.has_select_for_update else "SELECT"
+    return capture
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """Concurrent requests over real HTTP lose nothing: clients released at once against a running server."""
 
 import json
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -75,3 +76,35 @@ def test_parallel_patches_of_different_fields_keep_both(live_server, make_token,
     assert stored.version == 1 + 42  # every change counted once, none lost between a read and its write
     assert stored.title == "start"
     assert stored.description.startswith("edit ")
+
+
+CROWD = 32
+FLIPS_EACH = 10
+
+
+# The server writes to the test database itself on PostgreSQL (server_database): this test commits, and is flushed.
+@pytest.mark.django_db(transaction=True)
+def test_a_crowd_flipping_one_task_is_never_refused_and_loses_no_flip(start_server, make_token):
+    """32 clients flipping one task 10 times each, on the Procfile's server: every flip is answered 200 (a write
+    waits for the task's row lock, it never runs out of attempts), and all 320 land, each once."""
+    server = start_server("--workers", "2")
+    headers = [("Authorization", f"Bearer {make_token(sub='crowd', alg='HS256')}")]
+    created = call(
+        server.url,
+        "POST",
+        "/api/tasks",
+        headers=[*headers, ("Content-Type", "application/json")],
+        body=b'{"title": "t"}',
+    )
+    path = f"/api/tasks/{created.json()['id']}"
+
+    def flips(_: int) -> list[int]:
+        return [
+            call(server.url, "PATCH", f"{path}/complete", headers=headers, timeout=30).status for _ in range(FLIPS_EACH)
+        ]
+
+    with ThreadPoolExecutor(CROWD) as pool:
+        statuses = [status for client in pool.map(flips, range(CROWD)) for status in client]
+    assert Counter(statuses) == {200: CROWD * FLIPS_EACH}
+    task = call(server.url, "GET", path, headers=headers).json()
+    assert (task["version"], task["completed"]) == (1 + CROWD * FLIPS_EACH, False)

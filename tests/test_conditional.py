@@ -106,11 +106,12 @@ def test_the_two_tabs_story(alice, make_task):
     assert Task.objects.get(pk=task.pk).title == "Buy soy milk"
 
 
-@pytest.mark.parametrize(("method", "queries"), [("patch", 2), ("complete", 2), ("delete", 2)])
-def test_if_match_costs_no_extra_query(alice, make_task, django_assert_num_queries, method, queries):
+@pytest.mark.parametrize("method", ["patch", "complete", "delete"])
+def test_if_match_is_decided_under_the_writes_own_lock(alice, make_task, statements, method):
     task = make_task(user_id="alice")
-    with django_assert_num_queries(queries):
+    with statements() as sent:
         assert WRITES[method](alice, f"/api/tasks/{task.id}", if_match('"1"')).status_code in {200, 204}
+    assert sent == [statements.lock, "DELETE" if method == "delete" else "UPDATE"]
 
 
 def test_if_none_match_costs_no_extra_query(alice, make_task, django_assert_num_queries):
@@ -154,3 +155,12 @@ def test_of_racing_writes_with_the_same_if_match_exactly_one_wins(start_server, 
         assert after.status == 404
     else:
         assert after.json()["version"] == 2
+
+
+@pytest.mark.parametrize("sent", ['"02"', '"2.0"', '"+2"', 'W/"2"', "2"])
+@pytest.mark.parametrize("method", ["patch", "complete", "delete"])
+def test_if_match_compares_etags_as_exact_strings(alice, make_task, method, sent):
+    """`"02"` names no version: the ETag is the string `"2"`, and RFC 9110's strong comparison is of strings."""
+    task = make_task(user_id="alice", version=2)
+    assert WRITES[method](alice, f"/api/tasks/{task.id}", if_match(sent)).status_code == 412
+    assert Task.objects.get(pk=task.pk).version == 2

@@ -249,3 +249,39 @@ def test_a_keyed_flip_waits_for_another_sqlite_writer(start_gunicorn, production
     finally:
         other.close()
     assert flip.result(timeout=20).status == 200
+
+
+def keyed_set_completed(client, task_id, *, key: str, etag: str):
+    return client.patch(
+        f"/api/tasks/{task_id}/complete",
+        {"completed": True},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key,
+        HTTP_IF_MATCH=etag,
+    )
+
+
+def test_a_retry_replays_although_running_it_again_would_be_a_412(alice, make_task):
+    """The first request moved the version past its own If-Match; its retry still gets its answer."""
+    task = make_task(user_id="alice")
+    first = keyed_set_completed(alice, task.id, key="k", etag='"1"')
+    retry = keyed_set_completed(alice, task.id, key="k", etag='"1"')
+    assert (first.status_code, retry.status_code) == (200, 200)
+    assert retry.json() == first.json()
+    assert (retry["Idempotent-Replayed"], retry["ETag"]) == ("true", '"2"')
+    assert Task.objects.get(pk=task.pk).version == 2
+
+
+def test_a_retry_replays_although_the_task_was_deleted_since(alice, make_task):
+    task = make_task(user_id="alice")
+    first = flip(alice, task.id, key="k")
+    assert alice.delete(f"/api/tasks/{task.id}").status_code == 204
+    retry = flip(alice, task.id, key="k")
+    assert (retry.status_code, retry.json(), retry["Idempotent-Replayed"]) == (200, first.json(), "true")
+    assert not Task.objects.filter(pk=task.pk).exists()
+
+
+def test_a_retry_whose_write_fails_without_a_kept_answer_gets_its_own_error(alice, make_task):
+    task = make_task(user_id="alice", version=5)
+    assert keyed_set_completed(alice, task.id, key="k", etag='"1"').status_code == 412
+    assert not IdempotentRequest.objects.exists()

@@ -41,24 +41,34 @@ def test_create_is_one_insert(alice, django_assert_num_queries):
 
 
 @pytest.mark.parametrize("method", ["put", "patch"])
-def test_update_is_a_read_and_an_update(alice, tasks, django_assert_num_queries, method):
-    with django_assert_num_queries(2):
+def test_update_is_a_lock_and_an_update(alice, tasks, statements, method):
+    with statements() as sent:
         response = getattr(alice, method)(f"/api/tasks/{tasks[0].id}", {"title": "Changed"}, format="json")
     assert response.status_code == 200
+    assert sent == [statements.lock, "UPDATE"]
     assert Task.objects.get(pk=tasks[0].id).title == "Changed"
 
 
-def test_toggle_is_an_update_and_a_read(alice, tasks, django_assert_num_queries):
-    with django_assert_num_queries(2):
+def test_toggle_is_a_lock_and_an_update(alice, tasks, statements):
+    with statements() as sent:
         response = alice.patch(f"/api/tasks/{tasks[1].id}/complete")
     assert response.status_code == 200
+    assert sent == [statements.lock, "UPDATE"]
     assert response.json()["completed"] is True
 
 
-def test_delete_is_a_read_and_a_delete(alice, tasks, django_assert_num_queries):
-    with django_assert_num_queries(2):
+def test_a_write_that_changes_nothing_is_only_the_lock(alice, tasks, statements):
+    with statements() as sent:
+        response = alice.patch(f"/api/tasks/{tasks[0].id}", {"title": tasks[0].title}, format="json")
+    assert response.status_code == 200
+    assert sent == [statements.lock]
+
+
+def test_delete_is_one_delete(alice, tasks, statements):
+    with statements() as sent:
         response = alice.delete(f"/api/tasks/{tasks[0].id}")
     assert response.status_code == 204
+    assert sent == ["DELETE"]
     assert not Task.objects.filter(pk=tasks[0].id).exists()
 
 

@@ -191,15 +191,24 @@ def test_post_without_trailing_slash_does_not_redirect(alice):
 
 def test_update_racing_a_delete_is_404_and_does_not_resurrect(alice, route, make_task, monkeypatch):
     task = make_task(user_id="alice")
-    from tasks.views import TaskViewSet
+    from tasks import writes
 
-    original = TaskViewSet.get_object
+    original = writes.change
 
-    def get_then_delete(self):
-        found = original(self)
-        Task.objects.filter(pk=found.pk).delete()  # the delete lands between read and write
-        return found
+    def delete_then_change(tasks, pk, *args, **options):
+        Task.objects.filter(pk=pk).delete()  # the delete lands just before the write takes its lock
+        return original(tasks, pk, *args, **options)
 
-    monkeypatch.setattr(TaskViewSet, "get_object", get_then_delete)
+    monkeypatch.setattr(writes, "change", delete_then_change)
     assert alice.put(route(task.id), {"title": "Back?"}, format="json").status_code == 404
     assert not Task.objects.filter(pk=task.pk).exists()
+
+
+def test_location_percent_encodes_a_user_id_with_reserved_characters(client_for):
+    """A `sub` may hold `?`, `#`, `%` or a space; the Location must still name the task, not end its path early."""
+    sub = "a?b#c %d"
+    client = client_for(sub)
+    response = client.post("/api/a%3Fb%23c%20%25d/tasks", {"title": "Odd"}, format="json")
+    assert response.status_code == 201
+    assert response["Location"] == f"http://testserver/api/a%3Fb%23c%20%25d/tasks/{response.json()['id']}"
+    assert client.get(response["Location"]).json()["title"] == "Odd"

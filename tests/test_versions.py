@@ -7,8 +7,8 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from tasks.models import Task, TaskQuerySet
-from tasks.views import TaskViewSet
+from tasks import writes
+from tasks.models import Task
 
 pytestmark = pytest.mark.django_db
 
@@ -46,13 +46,27 @@ def test_a_new_task_is_version_1_and_completed_at_follows_its_state(alice, compl
 
 
 @pytest.mark.parametrize("name", CHANGES)
-def test_every_change_adds_one_to_the_version(alice, make_task, name):
+def test_every_change_adds_one_to_the_version_and_sending_it_again_changes_nothing(alice, make_task, name):
+    """A flip always changes the task; sending any other change again finds nothing to change."""
     task = make_task(user_id="alice")
-    for expected in (2, 3):
+    for expected in (2, 3 if name == "flip" else 2):
         response = change(alice, task.id, name)
         assert response.status_code == 200
         assert response.json()["version"] == expected
+        assert response["ETag"] == f'"{expected}"'
         assert stored(task.id).version == expected
+
+
+@pytest.mark.parametrize("body", [{}, {"title": "Same"}, {"title": "Same", "tags": ["a"], "completed": False}])
+def test_a_write_that_changes_nothing_keeps_version_time_and_feed_position(alice, make_task, body):
+    """Nothing written: every client's ETag stays valid and the changes feed does not send the task again."""
+    task = make_task(user_id="alice", title="Same", tags=["a"])
+    before = stored(task.id)
+    response = alice.patch(f"/api/tasks/{task.id}", body, format="json")
+    assert response.status_code == 200
+    assert (response.json()["version"], response["ETag"]) == (1, '"1"')
+    after = stored(task.id)
+    assert (after.version, after.updated_at, after.change_position) == (1, before.updated_at, before.change_position)
 
 
 def test_reads_and_refused_writes_leave_the_version_alone(alice, make_task):
@@ -114,34 +128,34 @@ def test_put_that_reopens_clears_completed_at(alice, make_task):
     assert stored(task.id).completed_at is None
 
 
-@pytest.mark.parametrize("name", ["PATCH", "PUT"])
-def test_a_change_landing_between_read_and_write_is_kept_and_counted(alice, make_task, monkeypatch, name):
-    """Another request changes the task after this one read it: both changes land, and the version counts both."""
-    task = make_task(user_id="alice", title="start")
-    original = TaskViewSet.get_object
+@pytest.mark.parametrize("name", CHANGES)
+def test_a_change_that_lands_first_is_kept_and_counted(alice, make_task, monkeypatch, name):
+    """Another request changes the task just before this one takes its lock: this one decides on what it finds
+    there, so both changes land and the version counts both."""
+    task = make_task(user_id="alice", title="start", description="old")
+    original = writes.locked
 
-    def read_then_someone_else_writes(self):
-        found = original(self)
-        Task.objects.filter(pk=found.pk).update(completed=True, version=found.version + 1)
-        return found
+    def someone_else_writes_then_lock(tasks, pk, **options):
+        Task.objects.filter(pk=pk).update(description="theirs", version=2)
+        return original(tasks, pk, **options)
 
-    monkeypatch.setattr(TaskViewSet, "get_object", read_then_someone_else_writes)
+    monkeypatch.setattr(writes, "locked", someone_else_writes_then_lock)
     body = change(alice, task.id, name).json()
     task = stored(task.id)
     assert (body["version"], task.version) == (3, 3)
-    assert body["completed"] is task.completed is True
+    assert body["description"] == task.description == ("more" if name == "PATCH" else "theirs")
 
 
 @pytest.mark.parametrize("name", CHANGES)
 def test_a_change_racing_a_delete_is_404_and_does_not_resurrect(alice, make_task, monkeypatch, name):
     task = make_task(user_id="alice")
-    original = TaskQuerySet.write
+    original = writes.change
 
-    def delete_then_write(self, task, changes, **options):
-        Task.objects.filter(pk=task.pk).delete()  # lands after the request read the task, before its write
-        return original(self, task, changes, **options)
+    def delete_then_change(tasks, pk, *args, **options):
+        Task.objects.filter(pk=pk).delete()  # lands after the request read the task, before its write
+        return original(tasks, pk, *args, **options)
 
-    monkeypatch.setattr(TaskQuerySet, "write", delete_then_write)
+    monkeypatch.setattr(writes, "change", delete_then_change)
     assert change(alice, task.id, name).status_code == 404
     assert not Task.objects.filter(pk=task.pk).exists()
 

@@ -183,7 +183,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["todo_project.json.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["todo_project.json.ORJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "tasks.pagination.TaskPagination",
-    "DEFAULT_SCHEMA_CLASS": "tasks.schema.ApiAutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "todo_project.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "todo_project.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
@@ -196,15 +196,18 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        "AuthenticationErrorCode": "tasks.schema.AUTHENTICATION_ERROR_CODES",
-        "FreshTokenErrorCode": "tasks.schema.FRESH_TOKEN_ERROR_CODES",
+        "AuthenticationErrorCode": "todo_project.schema.AUTHENTICATION_ERROR_CODES",
+        "FreshTokenErrorCode": "todo_project.schema.FRESH_TOKEN_ERROR_CODES",
     },
     # Swagger UI's assets come from the pinned sidecar package, served by the API itself: /api/docs works offline
     # and does not change under you (the default loads swagger-ui-dist@latest from a CDN).
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "tasks.schema.strip_trailing_slashes"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "todo_project.schema.strip_trailing_slashes",
+    ],
 }
 
 # Throttle counters must be shared by all workers and instances: set REDIS_URL in production.

@@ -8,8 +8,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tasks.schema import ERRORS
-from todo_project.pooled_postgresql import waiting_at_most
+from .pooled_postgresql import waiting_at_most
+from .schema import ERRORS
 
 # Seconds the probe waits for a connection of the worker's pool: a saturated worker says so well within the 2 s a
 # platform's probe may allow, instead of queueing the probe behind the requests.
