@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from todo_project.schema import ERRORS, FreshTokenErrorSerializer
 
 from .account import EXPORT_FILENAME, ExportDocument, erase_user
-from .authentication import FreshToken
+from .permissions import FreshToken
 from .scoping import UserPathMixin
 from .serializers import AccountExportSerializer
 

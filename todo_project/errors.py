@@ -78,7 +78,9 @@ def exception_handler(exc, context):
     elif isinstance(exc, exceptions.NotAuthenticated):
         response.data = {"detail": ASK_FOR_JWT, "code": "not_authenticated"}
     elif isinstance(exc, (exceptions.AuthenticationFailed, CodedError)):
-        response.data = {"detail": str(exc.detail), "code": exc.detail.code}
+        # drf-better-auth's refusals come as {"detail", "code"} already (so that DRF's own handler shows the code).
+        detail = exc.detail["detail"] if isinstance(exc.detail, dict) else exc.detail
+        response.data = {"detail": str(detail), "code": detail.code}
         if isinstance(exc, CodedError) and exc.status_code == status.HTTP_422_UNPROCESSABLE_ENTITY:
             response.data["errors"] = {exc.field: [str(exc.detail)]}
     else:

@@ -164,7 +164,7 @@ class ApiAutoSchema(AutoSchema):
 
 
 class BetterAuthJWTScheme(OpenApiAuthenticationExtension):
-    target_class = "tasks.authentication.BetterAuthJWTAuthentication"
+    target_class = "drf_better_auth.authentication.BetterAuthJWTAuthentication"
     name = "BetterAuthJWT"
 
     def get_security_definition(self, auto_schema):

@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "rest_framework",
+    # drf-better-auth needs no app to authenticate; installed, it has `manage.py check` test the BETTER_AUTH_* settings.
+    "drf_better_auth",
     "tasks",
 ]
 
@@ -177,7 +179,7 @@ ACCOUNT_DELETE_MAX_TOKEN_AGE = env_int("ACCOUNT_DELETE_MAX_TOKEN_AGE", 300)
 # --- REST framework -----------------------------------------------------------------------------------------------
 THROTTLE_USER_RATE = env_str("THROTTLE_USER_RATE", "600/min")
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["tasks.authentication.BetterAuthJWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["drf_better_auth.authentication.BetterAuthJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["tasks.throttling.UserRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["todo_project.json.ORJSONRenderer"],

@@ -3,9 +3,9 @@
 import codecs
 
 from django.core.management.base import BaseCommand, CommandError
+from drf_better_auth.tokens import TokenInvalid, check_subject
 
 from tasks.account import ExportDocument
-from tasks.tokens import TokenInvalid, check_subject
 
 
 class Command(BaseCommand):
