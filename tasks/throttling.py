@@ -1,4 +1,4 @@
-"""Per-user rate limit, read from settings on each request so that it can be changed without a restart of DRF."""
+"""Per-user rate limit: THROTTLE_USER_RATE, shared through the cache (Redis with REDIS_URL)."""
 
 import logging
 
@@ -10,7 +10,11 @@ logger = logging.getLogger(__name__)
 
 
 class UserRateThrottle(throttling.UserRateThrottle):
-    """DRF's per-user throttle, with the rate from THROTTLE_USER_RATE (DRF would freeze it at import).
+    """DRF's per-user throttle, with the rate from THROTTLE_USER_RATE.
+
+    DRF's own reads DEFAULT_THROTTLE_RATES into a class attribute at import; this one reads the setting each time a
+    request's throttle is made, so that a test's override reaches it. Like every setting, it comes from the
+    environment at start-up: a new rate in production takes a restart.
 
     When the shared counters (Redis) cannot be reached, the request is let through and the outage logged: the
     limit guards against abuse, not against access (authentication and isolation still hold), and a 503 would

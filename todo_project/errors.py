@@ -11,10 +11,13 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from todo_project.pooled_postgresql import PoolTimeout
+
 logger = logging.getLogger(__name__)
 
 UNREACHABLE_DATABASE = "The database is unreachable; try again shortly."
 DATABASE_BUSY = "The database could not finish this request in time (a lock, a timeout or a conflict); try again."
+POOL_SATURATED = "Every database connection of this server is in use; try again shortly."
 # SQLSTATEs (https://www.postgresql.org/docs/current/errcodes-appendix.html) of the server refusing or dropping
 # the connection: class 08 (connection exception), admin/crash shutdown, cannot connect now, too many connections.
 CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
@@ -105,9 +108,13 @@ def exception_handler(exc, context):
 
 
 def database_error(exc: OperationalError | InterfaceError) -> Response | None:
-    """503 for a lost connection (no traceback: nothing in the code failed) and for a lock, timeout or conflict
-    (with the traceback, to find the query); None, so a 500 with its traceback, for anything else (a bug)."""
+    """503 for a lost connection and for a saturated pool (no traceback: nothing in the code failed), and for a lock,
+    timeout or conflict (with the traceback, to find the query); None, so a 500 with its traceback, for anything
+    else (a bug)."""
     kind = classify_database_error(exc)
+    if kind == "saturated":
+        logger.error("Database pool saturated: %s", exc)
+        return Response({"detail": POOL_SATURATED}, status=503, headers={"Retry-After": "1"})
     if kind == "unreachable":
         logger.error("Database unreachable: %s", exc)
         return Response({"detail": UNREACHABLE_DATABASE}, status=503, headers={"Retry-After": "5"})
@@ -118,7 +125,10 @@ def database_error(exc: OperationalError | InterfaceError) -> Response | None:
 
 
 def classify_database_error(exc: OperationalError | InterfaceError) -> str:
-    """`unreachable`, `transient` or `bug`, from the driver's error that Django's wraps (its __cause__)."""
+    """`saturated` (the worker's pool), `unreachable`, `transient` or `bug`, from the driver's error that Django's
+    wraps (its __cause__)."""
+    if isinstance(exc, PoolTimeout):
+        return "saturated"
     cause = exc.__cause__
     if isinstance(exc, InterfaceError):
         return "unreachable"  # "connection already closed"

@@ -142,6 +142,11 @@ DATABASES["direct"]["TEST"] = {"MIRROR": "default"}
 DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 10)
 if DATABASE_POOL_SIZE < 0:
     raise ImproperlyConfigured("DATABASE_POOL_SIZE must be 0 (no pool) or more.")
+# Seconds a request waits for one of those connections when all are in use, then a 503 with Retry-After: longer than
+# the waits of a busy worker, shorter than a client's or a proxy's patience.
+DATABASE_POOL_TIMEOUT = env_int("DATABASE_POOL_TIMEOUT", 5)
+if DATABASE_POOL_TIMEOUT < 1:
+    raise ImproperlyConfigured("DATABASE_POOL_TIMEOUT must be 1 (second) or more.")
 for _database in DATABASES.values():
     if _database["ENGINE"] == "django.db.backends.postgresql":
         # Fail fast (503) instead of hanging when the server is unreachable.
