@@ -1,5 +1,6 @@
 """Per-user rate limit: THROTTLE_USER_RATE, shared through the cache (Redis with REDIS_URL)."""
 
+import hashlib
 import logging
 
 from django.conf import settings
@@ -20,6 +21,13 @@ class UserRateThrottle(throttling.UserRateThrottle):
     limit guards against abuse, not against access (authentication and isolation still hold), and a 503 would
     turn an outage of Redis into an outage of the whole API.
     """
+
+    def get_cache_key(self, request, view) -> str | None:
+        # The user id hashed: a `sub` may hold spaces or any character, which cache backends refuse in keys.
+        if not request.user.is_authenticated:
+            return None
+        ident = hashlib.sha256(str(request.user.pk).encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
     def get_rate(self) -> str | None:
         return settings.THROTTLE_USER_RATE

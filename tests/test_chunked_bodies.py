@@ -91,3 +91,4 @@ def test_a_server_that_does_not_decode_chunks_gets_411_not_an_empty_body():
     assert started[0][0] == "411 Length Required"
     assert started[0][1]["Content-Type"] == "application/json"
     assert "Content-Length" in json.loads(body)["detail"]
+    assert started[0][1]["X-Request-ID"]  # answered before the middleware, with a request id all the same

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
 from todo_project.errors import json_error
+from todo_project.request_ids import HEADER, request_id_for
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "todo_project.settings")
 
@@ -37,6 +38,8 @@ class ChunkedBodies:
         if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower() and not environ.get("CONTENT_LENGTH"):
             if not environ.get("wsgi.input_terminated"):
                 response = json_error(411, LENGTH_REQUIRED)
+                # Answered before Django's middleware, so the request id is added here (every response has one).
+                response[HEADER] = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
                 start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
                 return [response.content]
             body = environ["wsgi.input"].read(settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
