@@ -19,7 +19,9 @@ ordinary JSON error, since nothing has been sent yet.
 
 The erasure is one transaction over every model of this app that has a `user_id` field, found from the models'
 metadata so that a table added later is erased without anybody remembering to: tasks first, because deleting them
-fires triggers that write to the other per-user tables (the counters), then the others.
+fires triggers that write to the other per-user tables (the counters), then the others. The tombstones go too, so
+the same transaction records the erasure, without the user id, for the changes feed: a device holding a cursor from
+before it is told to sync again (tasks/changes.py, "Erasures").
 """
 
 import tempfile
@@ -32,6 +34,7 @@ from django.utils import timezone
 
 from todo_project.json import ORJSONRenderer
 
+from . import changes
 from .models import Task
 from .serializers import TaskSerializer
 
@@ -55,12 +58,14 @@ def per_user_models() -> list[type[models.Model]]:
 
 
 def erase_user(*, user_id: str) -> dict[str, int]:
-    """Delete every row kept about the user in one transaction; return the rows removed per table."""
+    """Delete every row kept about the user in one transaction, and record the erasure for the changes feed;
+    return the rows removed per table."""
     removed = {}
     with transaction.atomic():
         for model in per_user_models():
             deleted, _ = model._default_manager.filter(user_id=user_id).delete()
             removed[model._meta.db_table] = deleted
+        changes.record_erasure(user_id=user_id)
     return removed
 
 
