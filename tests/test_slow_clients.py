@@ -117,7 +117,7 @@ requires_postgresql = pytest.mark.skipif(
 )
 
 
-def tests_database() -> str:
+def live_database_url() -> str:
     database = connection.settings_dict
     return f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
 
@@ -128,7 +128,7 @@ def postgresql_server(make_task, make_token, jwks_server, tmp_path, request):
     the environment a test asks for by parametrizing this fixture (DATABASE_POOL_SIZE...; the settings' otherwise)."""
     make_task(user_id="alice")
     env = getattr(request, "param", {})
-    with procfile_server(tests_database(), jwks_server.url, tmp_path / "server.log", "--workers", "1", **env) as url:
+    with procfile_server(live_database_url(), jwks_server.url, tmp_path / "server.log", "--workers", "1", **env) as url:
         yield url, [("Authorization", f"Bearer {make_token(sub='alice', alg='HS256')}")]
 
 
@@ -326,7 +326,7 @@ def test_slow_export_downloads_hold_no_connection_and_starve_nobody(make_token, 
     )
     others = [f"user{n}" for n in range(5)]
     Task.objects.bulk_create(Task(user_id=user, title="Mine") for user in others)
-    with procfile_server(tests_database(), jwks_server.url, tmp_path / "server.log") as server:
+    with procfile_server(live_database_url(), jwks_server.url, tmp_path / "server.log") as server:
         downloads = SlowDownloads(server, make_token(sub="exporter", alg="HS256"), SLOW_EXPORTS)
         try:
             statuses = downloads.statuses(within=30)
