@@ -24,8 +24,8 @@ class UserRateThrottle(throttling.UserRateThrottle):
 
     def get_cache_key(self, request, view) -> str | None:
         # The user id hashed: a `sub` may hold spaces or any character, which cache backends refuse in keys.
-        if not request.user.is_authenticated:
-            return None
+        if not (request.user and request.user.is_authenticated):
+            return super().get_cache_key(request, view)  # DRF's own: by client address
         ident = hashlib.sha256(str(request.user.pk).encode()).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
