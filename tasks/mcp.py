@@ -283,7 +283,7 @@ class Tool:
     description: str
     call: Callable[[Any, dict[str, Any]], dict[str, Any]]
     arguments: Callable[[], dict[str, Any]]
-    result: serializers.Serializer
+    result: type[serializers.Serializer]
     annotations: types.ToolAnnotations
 
     def declaration(self) -> types.Tool:
@@ -292,7 +292,7 @@ class Tool:
             title=self.title,
             description=self.description,
             input_schema=self.arguments(),
-            output_schema=json_schema(self.result, direction="response"),
+            output_schema=json_schema(self.result(), direction="response"),
             annotations=self.annotations,
         )
 
@@ -307,7 +307,7 @@ TOOLS = {
             "Add a task to the user's list. Only `title` is required; `due_at` needs a time zone (Z or an offset).",
             add_task,
             lambda: task_arguments(partial=False),
-            TaskSerializer(),
+            TaskSerializer,
             types.ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False),
         ),
         Tool(
@@ -316,7 +316,7 @@ TOOLS = {
             "The user's tasks, newest first, filtered and ordered as asked; `count` is how many match in all.",
             list_tasks,
             lambda: json_schema(ListTasksArguments(), direction="request"),
-            TaskListResult(),
+            TaskListResult,
             READ,
         ),
         Tool(
@@ -325,7 +325,7 @@ TOOLS = {
             "One task of the user, by its id.",
             get_task,
             lambda: json_schema(TaskIdArguments(), direction="request"),
-            TaskSerializer(),
+            TaskSerializer,
             READ,
         ),
         Tool(
@@ -334,7 +334,7 @@ TOOLS = {
             "Change the fields given of one task (the others keep their values).",
             update_task,
             lambda: merged(json_schema(TaskIdArguments(), direction="request"), task_arguments(partial=True)),
-            TaskSerializer(),
+            TaskSerializer,
             types.ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True),
         ),
         Tool(
@@ -343,7 +343,7 @@ TOOLS = {
             "Mark a task completed (or open again with `completed: false`); it sets the state, it never flips it.",
             complete_task,
             lambda: json_schema(CompleteTaskArguments(), direction="request"),
-            TaskSerializer(),
+            TaskSerializer,
             types.ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True),
         ),
         Tool(
@@ -352,7 +352,7 @@ TOOLS = {
             "Delete one task of the user for good.",
             delete_task,
             lambda: json_schema(TaskIdArguments(), direction="request"),
-            DeletedTaskResult(),
+            DeletedTaskResult,
             types.ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True),
         ),
         Tool(
@@ -361,7 +361,7 @@ TOOLS = {
             "The tags on the user's tasks, with how many tasks carry each, most used first.",
             list_tags,
             lambda: json_schema(NoArguments(), direction="request"),
-            TagListResult(),
+            TagListResult,
             READ,
         ),
     ]
