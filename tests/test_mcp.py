@@ -5,14 +5,11 @@ resource metadata, JSON-RPC errors) and the tools' schemas following TaskSeriali
 import json
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
-import httpx2
 import pytest
 from mcp import ClientSession
-from mcp.client.streamable_http import streamable_http_client
 from prometheus_client import REGISTRY
 from rest_framework import serializers
 from rest_framework.test import APIClient
@@ -21,42 +18,13 @@ from tasks import mcp
 from tasks.models import Task
 from tasks.serializers import TaskSerializer
 from tests.live import ROOT, call
+from tests.mcp_client import ok, refusal, with_session
 
 TOOLS = {"add_task", "list_tasks", "get_task", "update_task", "complete_task", "delete_task", "list_tags"}
 METADATA = "http://testserver/.well-known/oauth-protected-resource/mcp"
 
 
 # --- The SDK's client against the Procfile's server ---------------------------------------------------------------
-def with_session(base_url: str, token: str, use: Callable[[ClientSession], Awaitable[Any]]) -> Any:
-    """`use(session)` on an initialized session of the SDK's streamable HTTP client, as an agent opens one."""
-
-    async def run() -> Any:
-        async with (
-            httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
-            streamable_http_client(f"{base_url}/mcp", http_client=http) as (read, write),
-            ClientSession(read, write) as session,
-        ):
-            initialized = await session.initialize()
-            assert initialized.protocol_version in {"2025-06-18", "2025-11-25"}
-            assert initialized.capabilities.tools is not None
-            return await use(session)
-
-    return anyio.run(run)
-
-
-def ok(result) -> dict[str, Any]:
-    """A successful tool result's structured content, after checking it is also its one text block."""
-    assert not result.is_error, result.content
-    assert json.loads(result.content[0].text) == result.structured_content
-    return result.structured_content
-
-
-def refusal(result) -> dict[str, Any]:
-    assert result.is_error
-    assert result.structured_content is None
-    return json.loads(result.content[0].text)
-
-
 def rest(base_url: str, token: str, path: str):
     return call(base_url, "GET", path, headers=[("Authorization", f"Bearer {token}")])
 
@@ -323,8 +291,10 @@ def test_list_tasks_caps_the_limit_and_counts_every_match(alice, make_task):
         make_task(user_id="alice", title=f"Task {number}", completed=number % 2 == 0)
     every = tool_call(alice, "list_tasks", {"limit": 500})["structuredContent"]
     assert (every["count"], len(every["tasks"])) == (102, 100)
-    default = tool_call(alice, "list_tasks", {"status": "completed", "search": "Task"})["structuredContent"]
+    default = tool_call(alice, "list_tasks", {"status": "completed"})["structuredContent"]
     assert (default["count"], len(default["tasks"])) == (51, 20)
+    searched = tool_call(alice, "list_tasks", {"status": "completed", "search": "Task 1"})["structuredContent"]
+    assert searched["count"] == len(searched["tasks"]) == 6  # Task 10, 12, 14, 16, 18 and 100
 
 
 def schema_of(tools: list[dict], name: str, part: str) -> dict[str, Any]:
