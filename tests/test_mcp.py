@@ -133,6 +133,10 @@ def test_users_are_kept_apart_and_concurrent_adds_each_make_one_task(start_serve
     assert (untouched["title"], untouched["completed"], untouched["version"]) == (added[0]["title"], False, 1)
 
 
+def test_docs_agents_shows_the_example_that_runs():
+    assert (ROOT / "examples" / "mcp" / "agent.py").read_text() in (ROOT / "docs" / "agents.md").read_text()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_documented_example_adds_and_completes_a_task(start_server, make_token):
     server = start_server()
