@@ -4,7 +4,7 @@ Stateless: each POST carries one JSON-RPC message and gets its answer as one JSO
 instance answers any request and nothing is kept between them (no `Mcp-Session-Id`, no SSE stream: GET is a 405, as
 the transport allows). The SDK's own types (`mcp_types`) parse and validate every message and shape every result
 for the protocol version in use. The SDK's server is not used: it is asyncio, and run per request from a WSGI worker
-it cost about 1 ms per call against 0.04 ms for the types alone (bench/mcp_protocol.py, BENCHMARKS.md), before its handlers could
+it cost 24 times what the types alone cost (bench/mcp_protocol.py, BENCHMARKS.md "MCP"), before its handlers could
 even reach the ORM (which refuses to run in an event loop).
 
 It is a DRF view, so everything REST has applies as it is: the Better Auth JWT and its 401s (whose challenge also
