@@ -18,7 +18,7 @@ never reach another user's row. Errors are this module's own (`TaskNotFound`, `V
 what they mean in their protocol (tasks/views.py: 404 and 412).
 """
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from django.db import transaction
@@ -42,6 +42,15 @@ def create(*, user_id: str, fields: dict[str, Any]) -> Task:
     """A new task of `user_id` with `fields` (validated by the caller): version 1, `completed_at` if completed."""
     now = timezone.now()
     return Task.objects.create(**fields, user_id=user_id, completed_at=now if fields.get("completed") else None)
+
+
+def insert_history(tasks: Iterable[Task]) -> None:
+    """Bulk-insert tasks that carry their own past (timestamps, `completed_at`), as `seed_demo` makes them: one
+    INSERT per batch, with the fields that follow others filled here as every other write fills them."""
+    rows = list(tasks)
+    for task in rows:
+        task.tag_keys = keys_of(task.tags)
+    Task.objects.bulk_create(rows)
 
 
 def update(tasks: QuerySet, pk, changes: dict[str, Any], *, if_match: Collection[str] | None = None) -> Task:

@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from tasks import writes
 from tasks.models import Priority, Task
-from tasks.tags import keys_of
 from tasks.tokens import TokenInvalid, check_subject
 
 BATCH_SIZE = 1000
@@ -115,7 +115,7 @@ class Command(BaseCommand):
         with transaction.atomic(), keep_given_timestamps():
             for start in range(0, tasks, BATCH_SIZE):
                 count = min(BATCH_SIZE, tasks - start)
-                Task.objects.bulk_create(demo_task(rng, user, now) for _ in range(count))
+                writes.insert_history(demo_task(rng, user, now) for _ in range(count))
                 self.progress(start + count, tasks)
         self.stdout.write(f"Created {tasks} tasks for {user}.")
 
@@ -145,7 +145,6 @@ def demo_task(rng: random.Random, user: str, now: datetime) -> Task:
         due_at=demo_due_at(rng, created_at),
         priority=rng.choices(list(PRIORITY_WEIGHTS), weights=list(PRIORITY_WEIGHTS.values()))[0],
         tags=tags,
-        tag_keys=keys_of(tags),  # bulk_create does not call Task.save(), which keeps them otherwise
         created_at=created_at,
         updated_at=updated_at,
     )
