@@ -2,7 +2,7 @@
 PYTHON ?= python3
 BIN := .venv/bin
 
-.PHONY: run test lint venv openapi bench
+.PHONY: run test lint venv openapi bench package
 
 run: venv .env
 	DJANGO_DEBUG=true $(BIN)/python manage.py migrate --no-input
@@ -24,9 +24,17 @@ openapi: venv
 bench: venv
 	bash bench/run.sh
 
+# packages/drf-better-auth's sdist and wheel in its dist/, checked as PyPI checks an upload. CI then tests the wheel
+# in fresh virtual environments (.ci/package).
+PACKAGE := packages/drf-better-auth
+package: venv
+	rm -rf $(PACKAGE)/dist
+	$(BIN)/python -m build --outdir $(PACKAGE)/dist $(PACKAGE)
+	$(BIN)/twine check --strict $(PACKAGE)/dist/*
+
 venv: $(BIN)/.installed
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+$(BIN)/.installed: requirements.txt requirements-dev.txt packages/drf-better-auth/pyproject.toml
 	$(PYTHON) -m venv .venv
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt

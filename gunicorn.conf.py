@@ -16,9 +16,9 @@ from todo_project.request_ids import HEADER
 # a greenlet; todo_project/gunicorn_worker.py says what it adds for Django. tests/test_slow_clients.py runs the
 # Procfile's command under such clients.
 worker_class = "todo_project.gunicorn_worker.GeventWorker"
-# The Procfile's --worker-connections caps the client connections of a worker, slow ones included. Each one that
-# has made a request keeps a database connection until it closes: through Neon's pooler that is cheap; on a direct
-# host keep workers x connections under PostgreSQL's max_connections.
+# The Procfile's --worker-connections caps the client connections of a worker, slow ones included. They share the
+# worker's DATABASE_POOL_SIZE database connections: a request holds one only while it runs, never while its client
+# dribbles a request or reads an answer, so an instance opens at most workers x DATABASE_POOL_SIZE (docs/deploy.md).
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "todo_project.settings")
 

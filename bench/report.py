@@ -102,7 +102,7 @@ def render(results: dict) -> str:
     if "jwt" in results:
         lines += [
             "",
-            "### JWT verification (`tasks.tokens.verify`, keys cached, one process), µs per call",
+            "### JWT verification (`drf_better_auth.conf.verify`, keys cached, one process), µs per call",
             "",
             "| algorithm | token seen before | token seen first | PyJWT `decode` alone |",
             "|---|---:|---:|---:|",

@@ -3,6 +3,7 @@
 import uuid
 
 import orjson
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Length
 
@@ -10,6 +11,55 @@ from .tags import keys_of
 
 # Lets the constraints below say title__length (https://docs.djangoproject.com/en/5.2/ref/models/lookups/).
 models.CharField.register_lookup(Length)
+
+
+def field_checks(prefix: str, **fields: models.Field) -> list[models.CheckConstraint]:
+    """A CheckConstraint for each rule these fields declare, so that the database keeps them too (the admin, the
+    shell, bulk writes) while the serializer reads the same rules from the fields: a rule is written once, on its
+    field. Named `<prefix>_<field>_<rule>`; a `null` field may also be NULL; the message is what the API answers
+    (422, todo_project/errors.py) when a write breaks one anyway."""
+    checks = []
+    for name, field in fields.items():
+        for rule, condition, message in field_rules(name, field):
+            if field.null:
+                condition = models.Q(**{f"{name}__isnull": True}) | condition
+            checks.append(
+                models.CheckConstraint(
+                    condition=condition, name=f"{prefix}_{name}_{rule}", violation_error_message=message
+                )
+            )
+    return checks
+
+
+def field_rules(name: str, field: models.Field) -> list[tuple[str, models.Q, str]]:
+    """(rule, condition, message) for each rule `field` declares: `length` (a CharField's max_length, and at least
+    one character unless `blank`), `rank` (integer `choices`, as an IntegerChoices), `range` (MinValueValidator,
+    MaxValueValidator)."""
+    rules = []
+    if isinstance(field, models.CharField) and field.max_length:
+        at_least = {} if field.blank else {f"{name}__length__gte": 1}
+        span = f"no more than {field.max_length}" if field.blank else f"1 to {field.max_length}"
+        condition = models.Q(**at_least, **{f"{name}__length__lte": field.max_length})
+        rules.append(("length", condition, f"Ensure this field has {span} characters."))
+    if field.choices:
+        ranks = sorted(value for value, _ in field.choices)
+        labels = ", ".join(str(label) for _, label in field.choices)
+        condition = models.Q(**{f"{name}__gte": ranks[0], f"{name}__lte": ranks[-1]})
+        if ranks != list(range(ranks[0], ranks[-1] + 1)):
+            condition = models.Q(**{f"{name}__in": ranks})
+        rules.append(("rank", condition, f"Must be one of {labels}."))
+    bounds = {}
+    # The validators declared on the field (its `validators` also holds the column type's own range).
+    for validator in field.deconstruct()[3].get("validators", []):
+        if isinstance(validator, MinValueValidator):
+            bounds[f"{name}__gte"] = validator.limit_value
+        elif isinstance(validator, MaxValueValidator):
+            bounds[f"{name}__lte"] = validator.limit_value
+    if bounds:
+        words = {"gte": "at least", "lte": "at most"}
+        limits = " and ".join(f"{words[key[-3:]]} {value}" for key, value in bounds.items())
+        rules.append(("range", models.Q(**bounds), f"Ensure this value is {limits}."))
+    return rules
 
 
 class Priority(models.IntegerChoices):
@@ -61,7 +111,7 @@ class Task(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Where the task's last change sits in the changes feed: set by a database trigger on every INSERT and UPDATE
-    # (migration 0005), so the admin, the shell and bulk writes keep it too. See tasks/changes.py.
+    # (tasks/triggers.py), so the admin, the shell and bulk writes keep it too. See tasks/changes.py.
     change_position = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
@@ -81,17 +131,9 @@ class Task(models.Model):
             ),
             # tag= on PostgreSQL: a GIN index on (user_id, tag_keys), created in migration 0008 (not expressible here).
         ]
-        constraints = [
-            # The database keeps the invariants too, so the admin and shell cannot break them.
-            models.CheckConstraint(
-                condition=models.Q(title__length__gte=1, title__length__lte=100), name="task_title_length"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(description__isnull=True) | models.Q(description__length__lte=1000),
-                name="task_description_length",
-            ),
-            models.CheckConstraint(condition=models.Q(priority__gte=0, priority__lte=3), name="task_priority_rank"),
-        ]
+
+    # The rules the fields above declare, kept by the database too (a name in the class body, which Meta's cannot see).
+    Meta.constraints = field_checks("task", title=title, description=description, priority=priority)
 
     def __str__(self) -> str:
         return self.title
@@ -105,7 +147,7 @@ class Task(models.Model):
 
 
 class TaskCount(models.Model):
-    """How many tasks, and how many of them completed, each user has: kept by database triggers (migration 0002),
+    """How many tasks, and how many of them completed, each user has: kept by database triggers (tasks/triggers.py),
     so that the count of a list page is one row read instead of a count(*) over every task of the user."""
 
     user_id = models.CharField(max_length=255, primary_key=True)
@@ -118,7 +160,7 @@ class TaskCount(models.Model):
 
 class DeletedTask(models.Model):
     """A tombstone: a deleted task, remembered so the changes feed can tell other devices. Written by a database
-    trigger on every DELETE of a task (migration 0005); kept at least `CHANGES_RETENTION` (tasks/changes.py)."""
+    trigger on every DELETE of a task (tasks/triggers.py); kept at least `CHANGES_RETENTION` (tasks/changes.py)."""
 
     id = models.UUIDField(primary_key=True)  # the deleted task's id
     user_id = models.CharField(max_length=255)
@@ -133,6 +175,24 @@ class DeletedTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} (deleted {self.deleted_at:%Y-%m-%d %H:%M})"
+
+
+class Erasure(models.Model):
+    """An erasure of a user's data, remembered so that a device holding a changes-feed cursor from before it is
+    told to sync again (410) instead of keeping the erased tasks (tasks/changes.py, "Erasures"). Keyed by a keyed
+    digest of the user id, never the id itself: no `user_id` field, so it is not one of the rows the erasure removes,
+    and nothing here names the user. Kept as long as tombstones."""
+
+    subject = models.CharField(max_length=64, primary_key=True)  # HMAC-SHA256 of the user id (changes.subject_of)
+    erased_at = models.DateTimeField()
+    # The erasure's own position in the changes feed: a larger one for every later erasure.
+    change_position = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["erased_at"], name="erasure_erased_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.subject[:12]}... (erased {self.erased_at:%Y-%m-%d %H:%M})"
 
 
 class IdempotentRequest(models.Model):

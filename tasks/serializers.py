@@ -5,6 +5,7 @@ import unicodedata
 from collections.abc import Callable
 from datetime import UTC
 
+from django.db import models
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
@@ -38,6 +39,15 @@ class StrictBooleanField(serializers.BooleanField):
         if not isinstance(data, bool):
             raise serializers.ValidationError("Must be true or false.", code="invalid")
         return data
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only (DRF would also take "30" and 30.0; a boolean is an int in Python, and not one here)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, int) or isinstance(data, bool):
+            raise serializers.ValidationError("Must be a whole number.", code="invalid")
+        return super().to_internal_value(data)
 
 
 class TagField(StrictCharField):
@@ -135,8 +145,18 @@ VERBATIM = {
 
 
 class TaskSerializer(serializers.ModelSerializer):
-    title = StrictCharField(max_length=100)
-    description = StrictCharField(max_length=1000, allow_null=True, allow_blank=True, required=False, multiline=True)
+    # Fields take their limits from the model's fields (max_length, blank, null, validators), as the database's
+    # checks do (tasks/models.py, field_checks): a rule is declared once, on the model. Strings and integers are
+    # taken as JSON strings and integers only.
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        **{
+            model_field: StrictIntegerField
+            for model_field, field in serializers.ModelSerializer.serializer_field_mapping.items()
+            if field is serializers.IntegerField
+        },
+    }
     completed = StrictBooleanField(required=False)
     due_at = AwareDateTimeField(allow_null=True, required=False)
     priority = PriorityField(required=False)
@@ -159,6 +179,7 @@ class TaskSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "user_id", "completed_at", "version", "created_at", "updated_at"]
+        extra_kwargs = {"description": {"multiline": True}}
 
     def save(self, **kwargs):
         raise NotImplementedError("Tasks are written by tasks/writes.py, the one write path; this only validates.")

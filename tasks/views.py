@@ -13,7 +13,16 @@ from todo_project.errors import PreconditionFailed
 
 from . import changes, conditional, writes
 from .counting import stored_count
-from .filters import CompletedFilter, FieldFilter, OrderingFilter, SearchFilter
+from .filters import (
+    MAX_PRIORITIES,
+    MAX_SEARCH_LENGTH,
+    MAX_SEARCH_TERMS,
+    MAX_TAG_FILTERS,
+    CompletedFilter,
+    FieldFilter,
+    OrderingFilter,
+    SearchFilter,
+)
 from .idempotency import run_once
 from .models import Priority, Task
 from .schema import CHANGES_PARAMETERS, ETAG, IDEMPOTENCY_PARAMETERS, IF_MATCH, IF_NONE_MATCH, TaskAutoSchema
@@ -38,17 +47,30 @@ LIST_PARAMETERS = [
         description="Tasks per page: 50 by default, at most 200 (larger is capped).",
     ),
     OpenApiParameter("completed", bool, description="Only completed (`true`) or open (`false`) tasks."),
-    OpenApiParameter("search", str, description="Case-insensitive text in the title or the description."),
+    OpenApiParameter(
+        "search",
+        {"type": "string", "maxLength": MAX_SEARCH_LENGTH},
+        description=(
+            "Words (or quoted phrases) that each appear in the title or the description, case-insensitive in every "
+            f"alphabet; at most {MAX_SEARCH_TERMS} of them and {MAX_SEARCH_LENGTH} characters (422 past either)."
+        ),
+    ),
     OpenApiParameter(
         "priority",
         str,
-        description=f"One priority, or several separated by commas (either): {', '.join(Priority.labels)}.",
+        description=(
+            f"One priority, or several separated by commas (either): {', '.join(Priority.labels)}; at most "
+            f"{MAX_PRIORITIES} (422 past it)."
+        ),
     ),
     OpenApiParameter(
         "tag",
-        {"type": "array", "items": {"type": "string"}},
+        {"type": "array", "items": {"type": "string"}, "maxItems": MAX_TAG_FILTERS},
         explode=True,
-        description="Tasks that carry this tag (case-insensitive); repeated (`tag=work&tag=urgent`): all of them.",
+        description=(
+            "Tasks that carry this tag (case-insensitive); repeated (`tag=work&tag=urgent`): all of them; at most "
+            f"{MAX_TAG_FILTERS} times (422 past it)."
+        ),
     ),
     OpenApiParameter(
         "due_after",
@@ -66,8 +88,9 @@ LIST_PARAMETERS = [
         str,
         enum=[prefix + field for field in ORDERING for prefix in ("", "-")],
         description=(
-            "Sort field, `-` for descending. Default: `-created_at` (newest first). Tasks without a due date come "
-            "last in both directions of `due_at`. Ties are broken by creation time, then id, so pages never overlap."
+            "Sort field, `-` for descending; several separated by commas, each at most once. Default: `-created_at` "
+            "(newest first). Tasks without a due date come last in both directions of `due_at`. Ties are broken by "
+            "creation time, then id, so pages never overlap."
         ),
     ),
 ]

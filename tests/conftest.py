@@ -1,15 +1,15 @@
 """Fixtures: signing keys made per test session, a JWKS served on 127.0.0.1, tokens, API clients and tasks."""
 
 import contextlib
-import time
+import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import jwt
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from drf_better_auth import testing
 from rest_framework.test import APIClient
 
 from tasks.models import Task
@@ -53,26 +53,8 @@ def better_auth(settings, jwks_server: JWKSServer, signing_keys: dict[str, Signi
 
 @pytest.fixture
 def make_token(signing_keys: dict[str, SigningKey]) -> Callable[..., str]:
-    def make(
-        *,
-        sub: Any,
-        alg: str = "EdDSA",
-        key: Any = None,
-        headers: dict[str, Any] | None = None,
-        **claims: Any,
-    ) -> str:
-        """A signed token; a claim given as None is left out. Asymmetric tokens carry their key's kid."""
-        now = int(time.time())
-        claims = {"sub": sub, "iat": now, "exp": now + 900, **claims}
-        payload = {name: value for name, value in claims.items() if value is not None}
-        if alg == "HS256":
-            return jwt.encode(payload, key or SECRET, algorithm=alg, headers=headers)
-        signing_key = signing_keys[alg]
-        return jwt.encode(
-            payload, key or signing_key.private, algorithm=alg, headers={"kid": signing_key.kid, **(headers or {})}
-        )
-
-    return make
+    """make_token(sub=..., alg="EdDSA", key=None, headers=None, **claims), HS256 signed with SECRET."""
+    return functools.partial(testing.make_token, signing_keys, secret=SECRET)
 
 
 @pytest.fixture

@@ -1,10 +1,13 @@
-"""Helpers for tests over real HTTP: raw requests (repeated headers allowed), gunicorn started on 127.0.0.1, and a
-table lock held by another database connection."""
+"""Helpers for tests over real HTTP: raw requests (repeated headers allowed, chunked bodies), gunicorn and the
+Procfile's own command started on 127.0.0.1, and a table lock held by another database connection."""
 
 import contextlib
 import http.client
 import json
 import os
+import shlex
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +24,7 @@ from urllib.parse import urlsplit
 from django.db import connection, transaction
 
 from tasks.models import Task
+from tests.helpers import SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,9 +47,11 @@ def call(
     *,
     headers: list[tuple[str, str]] = (),
     body: bytes | None = None,
+    chunks: list[bytes] | None = None,
     timeout: float = 10,
 ) -> LiveResponse:
-    """One request over a fresh connection; `headers` is a list, so a header may be sent twice."""
+    """One request over a fresh connection; `headers` is a list, so a header may be sent twice. The body is `body`
+    with its Content-Length, or `chunks` sent with `Transfer-Encoding: chunked` (and no Content-Length)."""
     netloc = urlsplit(base_url).netloc
     connection = http.client.HTTPConnection(netloc, timeout=timeout)
     started = time.monotonic()
@@ -55,9 +61,14 @@ def call(
             connection.putheader(name, value)
         if body is not None:
             connection.putheader("Content-Length", str(len(body)))
+        if chunks is not None:
+            connection.putheader("Transfer-Encoding", "chunked")
         # The server may answer early (431, 413) and close; its answer is still there to read.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            connection.endheaders(body)
+            if chunks is None:
+                connection.endheaders(body)
+            else:
+                connection.endheaders(iter(chunks), encode_chunked=True)
         response = connection.getresponse()
         return LiveResponse(response.status, response.headers, response.read(), time.monotonic() - started)
     finally:
@@ -205,3 +216,48 @@ def table_locked_by_another_connection() -> contextlib.AbstractContextManager[No
             cursor.execute(f"LOCK TABLE {Task._meta.db_table} IN ACCESS EXCLUSIVE MODE")
 
     return held_by_another_connection(lock)
+
+
+def procfile_web_command() -> str:
+    """The Procfile's `web:` command, listening on 127.0.0.1 only (tests never listen on other interfaces)."""
+    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
+    return line[len("web:") :].strip().replace("0.0.0.0:", "127.0.0.1:")
+
+
+@contextmanager
+def procfile_server(database: str, jwks_url: str, log: Path, *extra_args: str, **env_overrides: str) -> Iterator[str]:
+    """The Procfile's command run by a shell, as a platform does, with PORT set; stopped with its process group."""
+    port = free_port()
+    env = production_env(
+        DATABASE_URL=database, BETTER_AUTH_JWKS_URL=jwks_url, BETTER_AUTH_SECRET=SECRET, PORT=str(port), **env_overrides
+    )
+    env["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
+    command = f"exec {procfile_web_command()} {shlex.join(extra_args)}"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [shutil.which("bash"), "-c", command],
+            env=env,
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the Procfile's command did not answer within 30 s"
+            try:
+                if call(url, "GET", "/health", timeout=1).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

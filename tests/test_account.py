@@ -140,22 +140,36 @@ def test_unreachable_database_before_the_export_starts_is_a_json_503(alice, make
 
 
 @pytest.mark.django_db(transaction=True)
-def test_export_that_stops_early_ends_its_transaction(alice, make_task, monkeypatch):
+def test_export_ends_its_transaction_and_gives_its_connection_back_before_the_first_byte(alice, make_task, monkeypatch):
+    """A client that reads slowly must hold no connection or transaction (tests/test_slow_clients.py runs them)."""
     monkeypatch.setattr(account, "EXPORT_CHUNK_SIZE", 2)
     for number in range(5):
         make_task(user_id="alice", title=f"Task {number}")
-    # As a WSGI server does: iterate the response, then close it (here, as when the client went away mid-way).
     token = alice._credentials["HTTP_AUTHORIZATION"]
     request = APIRequestFactory().get("/api/account/export", HTTP_AUTHORIZATION=token)
-    response = AccountExportView.as_view()(request)
-    chunks = iter(response)
-    next(chunks)
-    assert connection.in_atomic_block  # the snapshot is held while the document streams
+    connection.ensure_connection()
 
-    response.close()
+    response = AccountExportView.as_view()(request)
 
     assert not connection.in_atomic_block
-    assert Task.objects.filter(user_id="alice").count() == 5
+    if connection.vendor == "postgresql":  # Django never closes the tests' in-memory SQLite database: it would be lost
+        assert connection.connection is None
+    with CaptureQueriesContext(connection) as queries:
+        document = orjson.loads(b"".join(response))  # as a WSGI server does: iterate, then close
+        response.close()
+    assert len(queries) == 0
+    assert int(response["Content-Length"]) == len(orjson.dumps(document))
+    assert [task["title"] for task in document["tasks"]] == [f"Task {number}" for number in range(5)]
+
+
+@pytest.mark.parametrize("in_memory", [10, account.EXPORT_IN_MEMORY])
+def test_export_spilled_to_disk_is_the_same_document(alice, make_task, monkeypatch, in_memory):
+    monkeypatch.setattr(account, "EXPORT_CHUNK_SIZE", 2)
+    monkeypatch.setattr(account, "EXPORT_BLOCK_SIZE", 7)
+    monkeypatch.setattr(account, "EXPORT_IN_MEMORY", in_memory)
+    tasks = [make_task(user_id="alice", title=f"Tâche {number}") for number in range(5)]
+    document = read_export(alice.get("/api/account/export"))
+    assert document["tasks"] == [alice.get(f"/api/tasks/{task.id}").json() for task in tasks]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -163,9 +177,6 @@ def test_export_is_one_snapshot_while_the_user_writes(alice, make_task, monkeypa
     monkeypatch.setattr(account, "EXPORT_CHUNK_SIZE", 2)
     tasks = [make_task(user_id="alice", title=f"Task {number}") for number in range(6)]
     expected = [alice.get(f"/api/tasks/{task.id}").json() for task in tasks]
-    response = alice.get("/api/account/export")
-    chunks = iter(response.streaming_content)
-    first = next(chunks)
     written = []
 
     def write_meanwhile() -> None:
@@ -181,12 +192,20 @@ def test_export_is_one_snapshot_while_the_user_writes(alice, make_task, monkeypa
             close_old_connections()
             connection.close()
 
-    writer = threading.Thread(target=write_meanwhile)
-    writer.start()
-    writer.join(timeout=30)
-    document = orjson.loads(first + b"".join(chunks))
-    response.close()
+    next_chunk = account.next_chunk
 
+    def chunk_then_write(*, user_id, after):
+        """After the first chunk has been read, in the export's transaction."""
+        if after is not None and not written:
+            writer = threading.Thread(target=write_meanwhile)
+            writer.start()
+            writer.join(timeout=30)
+        return next_chunk(user_id=user_id, after=after)
+
+    monkeypatch.setattr(account, "next_chunk", chunk_then_write)
+    document = read_export(alice.get("/api/account/export"))
+
+    assert written
     assert document["tasks"] == expected
     if connection.vendor == "postgresql":
         assert written == ["all"]

@@ -3,6 +3,7 @@
 import time
 
 import pytest
+from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
@@ -113,3 +114,17 @@ def test_authentication_needs_no_database_query(alice, django_assert_num_queries
     task = make_task(user_id="alice")
     with django_assert_num_queries(1):
         assert alice.get(f"/api/tasks/{task.id}").status_code == 200
+
+
+def test_jwks_fetches_are_counted_by_outcome(make_token, better_auth, settings):
+    """drf-better-auth's jwks_fetched signal feeds jwks_fetches_total (todo_project/metrics.py)."""
+
+    def fetches(outcome):
+        return REGISTRY.get_sample_value("jwks_fetches_total", {"outcome": outcome}) or 0
+
+    settings.BETTER_AUTH_JWKS_COOLDOWN = 0
+    before = {outcome: fetches(outcome) for outcome in ("ok", "error")}
+    assert get({"Authorization": f"Bearer {make_token(sub='alice')}"}).status_code == 200
+    better_auth.failing = True
+    assert get({"Authorization": f"Bearer {make_token(sub='alice', headers={'kid': 'kid-new'})}"}).status_code == 503
+    assert {outcome: fetches(outcome) - before[outcome] for outcome in ("ok", "error")} == {"ok": 1, "error": 1}

@@ -1,5 +1,6 @@
 """The changes feed: the current tasks, then every create, change and delete once, and nothing of another user."""
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -7,8 +8,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from tasks import changes
-from tasks.models import DeletedTask, Task
+from tasks import account, changes
+from tasks.models import DeletedTask, Erasure, Task
 
 # Committed writes: on PostgreSQL the feed only shows transactions that have ended, and a test's own does not.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -44,7 +45,7 @@ def ids(tasks) -> list[str]:
 
 def test_the_triggers_that_stamp_positions_are_installed():
     """A migration that rebuilds tasks_task on SQLite (Django copies the table) drops them silently: a later one must
-    install them again (as migration 0005 does for the counters' triggers)."""
+    install them again (ReinstallTriggers, tasks/triggers.py; tests/test_triggers.py)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'tasks_task'::regclass AND NOT tgisinternal")
@@ -209,9 +210,111 @@ def test_tombstones_are_forgotten_after_31_days_and_not_before(make_task):
     assert list(DeletedTask.objects.values_list("pk", flat=True)) == [recent]
 
 
-def test_a_page_is_one_query(alice, make_task, django_assert_num_queries):
-    """The tasks and the tombstones after the cursor, below the horizon, in one statement."""
+def test_a_page_is_one_query_and_the_erasure(alice, make_task, django_assert_num_queries):
+    """The tasks and the tombstones after the cursor, below the horizon, in one statement; then the user's latest
+    erasure, by its primary key."""
     make_task(user_id="alice")
     cursor = page(alice)["cursor"]
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2) as queries:
         page(alice, since=cursor)
+    assert "tasks_erasure" in queries.captured_queries[1]["sql"]
+
+
+# --- Erasures -------------------------------------------------------------------------------------------------------
+def erase(client, how: str, *, user_id: str, admin_client=None) -> None:
+    """Erase the user's data as the API, the operator's command or the admin does."""
+    if how == "api":
+        assert client.delete("/api/account").status_code == 204
+    elif how == "command":
+        call_command("purge_user", user_id, "--yes", stdout=io.StringIO())
+    else:
+        selected = {"action": "erase_users_data", "_selected_action": [Task.objects.filter(user_id=user_id)[0].pk]}
+        assert admin_client.post("/admin/tasks/task/", {**selected, "confirmed": "yes"}).status_code == 302
+
+
+@pytest.mark.parametrize("how", ["api", "command", "admin"])
+def test_a_cursor_from_before_an_erasure_is_a_410_then_the_feed_is_empty(alice, bob, make_task, admin_client, how):
+    """The erasure removes the tombstones with the tasks: a device that synced before it must start again, not get an
+    empty page and keep the erased tasks."""
+    for number in range(3):
+        make_task(user_id="alice", title=f"Task {number}")
+    make_task(user_id="alice").delete()  # a tombstone, which the erasure removes too
+    make_task(user_id="bob")
+    _, before = follow(alice)
+    _, bobs = follow(bob)
+
+    erase(alice, how, user_id="alice", admin_client=admin_client)
+
+    response = alice.get("/api/tasks/changes", {"since": before})
+    assert response.status_code == 410, response.content
+    assert response.json() == {"detail": changes.ERASED, "code": "cursor_expired"}
+    pages, after = follow(alice)
+    assert [(body["changes"], body["deleted"]) for body in pages] == [([], [])]
+    body = page(alice, since=after)
+    assert (body["changes"], body["deleted"]) == ([], [])
+    created = make_task(user_id="alice", title="New life")
+    # Never a page that would move the old cursor past the erasure, with new tasks or without.
+    assert alice.get("/api/tasks/changes", {"since": before}).status_code == 410
+    assert ids(page(alice, since=after)["changes"]) == ids([created])
+    assert page(bob, since=bobs)["changes"] == []  # another user's cursor is untouched
+
+
+def test_a_fresh_sync_after_an_erasure_is_not_refused_for_it(alice, make_task):
+    """A write that took its position before the erasure and committed after it survives with a position below the
+    erasure's (PostgreSQL, concurrent transactions): the erasure's position is set above the tasks' to make one. A
+    sync without `since` reflects the erasure, so following its cursors page by page is never refused for it."""
+    make_task(user_id="alice")
+    _, before = follow(alice)
+    account.erase_user(user_id="alice")
+    survivors = [make_task(user_id="alice", title=f"Survivor {n}") for n in range(3)]
+    (real,) = Erasure.objects.values_list("change_position", flat=True)
+    highest = Task.objects.order_by("-change_position").values_list("change_position", flat=True)[0]
+    Erasure.objects.update(change_position=highest + 1)
+
+    pages, cursor = follow(alice, limit=1)
+
+    assert ids(task for body in pages for task in body["changes"]) == ids(survivors)
+    assert alice.get("/api/tasks/changes", {"since": before}).status_code == 410
+    Erasure.objects.update(change_position=real)
+    account.erase_user(user_id="alice")  # a second erasure: the cursor issued after the first is refused now
+    assert alice.get("/api/tasks/changes", {"since": cursor}).status_code == 410
+
+
+def test_a_cursor_issued_before_erasures_were_remembered_is_refused_after_one(alice, make_task):
+    make_task(user_id="alice")
+    cursor = changes.decode_cursor(page(alice)["cursor"], user_id="alice")
+    # The three items cursors had before the erasure's position was added.
+    old = changes.signer(user_id="alice").sign_object([cursor.position, cursor.task_id.hex, cursor.since])
+    assert alice.get("/api/tasks/changes", {"since": old}).status_code == 200
+    account.erase_user(user_id="alice")
+    assert alice.get("/api/tasks/changes", {"since": old}).status_code == 410
+
+
+def test_an_erasure_is_remembered_without_the_user_id(alice, make_task):
+    make_task(user_id="alice-the-user")
+    account.erase_user(user_id="alice-the-user")
+    account.erase_user(user_id="alice-the-user")  # again: still one row, at the later position
+    (row,) = Erasure.objects.values_list()
+    assert not any("alice" in str(value) for value in row)
+    assert row[0] == changes.subjects_of("alice-the-user")[0] != changes.subjects_of("bob")[0]
+
+
+def test_erasures_are_remembered_under_a_rotated_key(alice, make_task, settings):
+    make_task(user_id="alice")
+    _, before = follow(alice)
+    account.erase_user(user_id="alice")
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-key-after-the-erasure"  # noqa: S105
+    assert alice.get("/api/tasks/changes", {"since": before}).status_code == 410
+
+
+def test_erasures_are_forgotten_with_the_tombstones(make_task):
+    for user_id in ["old", "recent"]:
+        account.erase_user(user_id=user_id)
+    old, recent = changes.subjects_of("old")[0], changes.subjects_of("recent")[0]
+    Erasure.objects.filter(pk=old).update(erased_at=timezone.now() - timedelta(days=31, minutes=1))
+    Erasure.objects.filter(pk=recent).update(erased_at=timezone.now() - timedelta(days=30, hours=23))
+    output = io.StringIO()
+    call_command("forget_sync_history", stdout=output)
+    assert list(Erasure.objects.values_list("pk", flat=True)) == [recent]
+    assert "erasures: 1 removed" in output.getvalue()

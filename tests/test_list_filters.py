@@ -130,3 +130,70 @@ def test_ties_in_due_date_are_broken_by_creation_then_id_so_pages_never_overlap(
         if "due_at" in ordering:
             with_due = [str(t.id) for t in made if t.due_at]
             assert set(seen[: len(with_due)]) == set(with_due)  # no due date last, in both directions
+
+
+# --- Caps: the same on both databases, so no request builds a query SQLite refuses --------------------------------
+def words(count: int) -> str:
+    return "+".join(f"w{number}" for number in range(count))
+
+
+def tags(count: int) -> str:
+    return "&".join(f"tag=t{number}" for number in range(count))
+
+
+@pytest.mark.parametrize(
+    ("allowed", "refused", "param", "message"),
+    [
+        # 1,000 of either was "Expression tree is too large" on SQLite: a 500.
+        (f"search={words(10)}", f"search={words(11)}", "search", "At most 10 words"),
+        (f"search={words(10)}", "search=" + "+".join("a" * 500), "search", "At most 10 words"),
+        (f"search={'a' * 1000}", f"search={'a' * 1001}", "search", "At most 1000 characters"),
+        ("search=" + "a" * 60000, "search=" + "a" * 60000, "search", "At most 1000 characters"),  # a 500 on SQLite
+        (tags(20), tags(21), "tag", "At most 20 tags"),
+        (tags(20), tags(1000), "tag", "At most 20 tags"),
+        ("priority=none,low,medium,high", "priority=high,high,high,high,high", "priority", "At most 4"),
+        ("ordering=title,-due_at", "ordering=title,-title", "ordering", "Each field at most once"),
+    ],
+)
+def test_a_parameter_past_its_cap_is_422(alice, tasks, allowed, refused, param, message):
+    if allowed != refused:
+        assert alice.get(f"/api/tasks?{allowed}").status_code == 200
+    response = alice.get(f"/api/tasks?{refused}")
+    assert response.status_code == 422, response.content[:300]
+    assert response.json()["detail"].startswith(f"{param}: {message}")
+
+
+# --- Search in every alphabet -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("search", "expected"),
+    [
+        ("école", ["École du soir", "ÉCOLE"]),
+        ("ÉCOLE", ["École du soir", "ÉCOLE"]),
+        ("ДОМ", ["Убрать дом"]),
+        ("δέλτα", ["Notes", "ΔΈΛΤΑ"]),  # in the description too
+        # One character for one, as PostgreSQL's upper(): "ß" is not "SS" on either database.
+        ("straße", ["Straße"]),
+        ("strasse", []),
+        ("ecole", ["ecole sans accent"]),
+        ("50%", ["50% off"]),  # LIKE's wildcards are still plain characters
+        ("a_b", ["a_b"]),
+    ],
+)
+def test_search_is_case_insensitive_in_every_alphabet_on_both_databases(alice, make_task, search, expected):
+    for title in [
+        "École du soir",
+        "ÉCOLE",
+        "ecole sans accent",
+        "Убрать дом",
+        "ΔΈΛΤΑ",
+        "Straße",
+        "50% off",
+        "a_b",
+        "axb",
+    ]:
+        make_task(user_id="alice", title=title)
+    make_task(user_id="alice", title="Notes", description="le delta, δέλτα")
+    make_task(user_id="bob", title="École de Bob")
+    response = alice.get("/api/tasks", {"search": search})
+    assert response.status_code == 200
+    assert sorted(task["title"] for task in response.json()["results"]) == sorted(expected)

@@ -220,7 +220,8 @@ def test_list_query_parameters_are_documented(schema):
         "ordering",
     }
     assert parameters["completed"]["schema"] == {"type": "boolean"}
-    assert parameters["tag"]["schema"] == {"type": "array", "items": {"type": "string"}}
+    assert parameters["tag"]["schema"] == {"type": "array", "items": {"type": "string"}, "maxItems": 20}
+    assert parameters["search"]["schema"] == {"type": "string", "maxLength": 1000}
     assert parameters["due_after"]["schema"] == {"type": "string", "format": "date-time"}
     assert {"-created_at", "due_at", "-due_at", "priority", "-priority"} <= set(
         parameters["ordering"]["schema"]["enum"]

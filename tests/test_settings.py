@@ -21,6 +21,7 @@ UNSET = {
         "DIRECT_DATABASE_URL",
         "DATABASE_CONN_MAX_AGE",
         "DATABASE_POOL_SIZE",
+        "DATABASE_POOL_TIMEOUT",
         "BETTER_AUTH_URL",
         "BETTER_AUTH_JWKS_URL",
         "CORS_ALLOWED_ORIGINS",
@@ -188,6 +189,18 @@ def test_account_deletion_takes_tokens_up_to_300_seconds_old_unless_set(value, e
     assert result.stdout.strip() == expected, result.stderr
 
 
+def test_the_schema_gives_the_account_deletion_token_age_the_settings_give():
+    code = (
+        "import django; django.setup(); from drf_spectacular.generators import SchemaGenerator;"
+        "erase = SchemaGenerator().get_schema(public=True)['paths']['/api/account']['delete'];"
+        "print(erase['summary']); print(erase['responses']['401']['description'])"
+    )
+    result = run(code, {**PRODUCTION, "ACCOUNT_DELETE_MAX_TOKEN_AGE": "60"})
+    summary, description = result.stdout.strip().splitlines()[-2:]
+    assert summary.endswith("(needs a token issued in the last 60 seconds)"), result.stderr
+    assert "`ACCOUNT_DELETE_MAX_TOKEN_AGE` (60 seconds)" in description
+
+
 def test_account_deletion_max_token_age_must_be_a_number():
     result = run("import django; django.setup()", {**PRODUCTION, "ACCOUNT_DELETE_MAX_TOKEN_AGE": "5 minutes"})
     assert "ACCOUNT_DELETE_MAX_TOKEN_AGE must be a whole number" in result.stderr
@@ -205,6 +218,20 @@ def test_a_pool_size_that_is_not_a_whole_number_from_0_is_refused(value):
     result = run("import django; django.setup()", {**PRODUCTION, "DATABASE_POOL_SIZE": value})
     assert result.returncode != 0
     assert "DATABASE_POOL_SIZE must be" in result.stderr
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", "5"), ("1", "1"), ("30", "30")])
+def test_a_request_waits_5_seconds_for_a_pooled_connection_unless_set(value, expected):
+    code = "import django; from django.conf import settings; django.setup(); print(settings.DATABASE_POOL_TIMEOUT)"
+    result = run(code, {**PRODUCTION, "DATABASE_POOL_TIMEOUT": value})
+    assert result.stdout.strip() == expected, result.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "0.5"])
+def test_a_pool_timeout_that_is_not_a_whole_number_of_seconds_from_1_is_refused(value):
+    result = run("import django; django.setup()", {**PRODUCTION, "DATABASE_POOL_TIMEOUT": value})
+    assert result.returncode != 0
+    assert "DATABASE_POOL_TIMEOUT must be" in result.stderr
 
 
 def settings_variables() -> set[str]:

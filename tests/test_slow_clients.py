@@ -1,77 +1,25 @@
-"""Slow clients: the Procfile's own command keeps answering while 50 connections dribble their requests."""
+"""Slow clients: the Procfile's own command keeps answering while 50 connections dribble their requests or 40 read
+account exports a few bytes at a time, and a worker whose database connections are all taken still answers."""
 
 import contextlib
 import math
-import os
-import shlex
-import shutil
-import signal
 import socket
 import statistics
-import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from django.db import connection
 
-from tests.helpers import SECRET
-from tests.live import ROOT, call, call_together, free_port, production_env, table_locked_by_another_connection
+from tasks.models import Task
+from tests.live import call, call_together, procfile_server, table_locked_by_another_connection
 from todo_project.pooled_postgresql import base as pooled_postgresql
 
 DRIBBLERS = 50
 NORMAL_REQUESTS = 20
 DRIBBLE_EVERY = 0.5  # seconds between two bytes of a slow client
 ANSWER_WITHIN = 1.0  # seconds: the p99 a normal request must keep while the slow clients dribble
-
-
-def procfile_web_command() -> str:
-    """The Procfile's `web:` command, listening on 127.0.0.1 only (tests never listen on other interfaces)."""
-    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
-    return line[len("web:") :].strip().replace("0.0.0.0:", "127.0.0.1:")
-
-
-@contextmanager
-def procfile_server(database: str, jwks_url: str, log: Path, *extra_args: str, **env_overrides: str) -> Iterator[str]:
-    """The Procfile's command run by a shell, as a platform does, with PORT set; stopped with its process group."""
-    port = free_port()
-    env = production_env(
-        DATABASE_URL=database, BETTER_AUTH_JWKS_URL=jwks_url, BETTER_AUTH_SECRET=SECRET, PORT=str(port), **env_overrides
-    )
-    env["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
-    command = f"exec {procfile_web_command()} {shlex.join(extra_args)}"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [shutil.which("bash"), "-c", command],
-            env=env,
-            cwd=ROOT,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "the Procfile's command did not answer within 30 s"
-            try:
-                if call(url, "GET", "/health", timeout=1).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
-        yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 class Dribblers:
@@ -169,17 +117,19 @@ requires_postgresql = pytest.mark.skipif(
 )
 
 
+def live_database_url() -> str:
+    database = connection.settings_dict
+    return f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+
+
 @pytest.fixture
 def postgresql_server(make_task, make_token, jwks_server, tmp_path, request):
     """The Procfile's command with one worker, on the test database (committed data: transaction=True tests), with
-    the pool size a test asks for by parametrizing this fixture (the settings' default otherwise)."""
+    the environment a test asks for by parametrizing this fixture (DATABASE_POOL_SIZE...; the settings' otherwise)."""
     make_task(user_id="alice")
-    database = connection.settings_dict
-    url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
-    pool_size = getattr(request, "param", None)
-    env = {} if pool_size is None else {"DATABASE_POOL_SIZE": str(pool_size)}
-    with procfile_server(url, jwks_server.url, tmp_path / "server.log", "--workers", "1", **env) as server:
-        yield server, [("Authorization", f"Bearer {make_token(sub='alice', alg='HS256')}")]
+    env = getattr(request, "param", {})
+    with procfile_server(live_database_url(), jwks_server.url, tmp_path / "server.log", "--workers", "1", **env) as url:
+        yield url, [("Authorization", f"Bearer {make_token(sub='alice', alg='HS256')}")]
 
 
 def backend_pid() -> int:
@@ -215,7 +165,7 @@ def test_a_request_waiting_for_postgresql_does_not_block_the_other_requests_of_i
 
 @requires_postgresql
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("postgresql_server", [3], indirect=True)
+@pytest.mark.parametrize("postgresql_server", [{"DATABASE_POOL_SIZE": "3"}], indirect=True)
 def test_the_requests_of_a_worker_share_its_pool_of_database_connections(postgresql_server):
     """Django's connections belong to a greenlet, so each client connection had one of its own (40 here); the
     worker's greenlets share DATABASE_POOL_SIZE connections instead, and requests past it wait for one."""
@@ -246,7 +196,7 @@ def test_the_requests_of_a_worker_share_its_pool_of_database_connections(postgre
 
 @requires_postgresql
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("postgresql_server", [0], indirect=True)
+@pytest.mark.parametrize("postgresql_server", [{"DATABASE_POOL_SIZE": "0"}], indirect=True)
 def test_without_the_pool_the_database_connection_of_a_client_is_closed_when_the_client_leaves(postgresql_server):
     """DATABASE_POOL_SIZE=0: Django's connection per greenlet; one per client must not outlive it."""
     server, headers = postgresql_server
@@ -258,7 +208,7 @@ def test_without_the_pool_the_database_connection_of_a_client_is_closed_when_the
 
 @requires_postgresql
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("postgresql_server", [1], indirect=True)
+@pytest.mark.parametrize("postgresql_server", [{"DATABASE_POOL_SIZE": "1"}], indirect=True)
 def test_a_pooled_connection_the_server_dropped_is_replaced_before_it_is_used(postgresql_server):
     """As a Neon compute that suspended drops its connections: one idle past CHECK_IDLE_AFTER is checked first."""
     server, headers = postgresql_server
@@ -268,3 +218,136 @@ def test_a_pooled_connection_the_server_dropped_is_replaced_before_it_is_used(po
         assert cursor.fetchone()[0] == 1  # the pool's one connection
     time.sleep(pooled_postgresql.CHECK_IDLE_AFTER + 0.2)
     assert call(server, "GET", "/api/tasks", headers=headers).status == 200
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "postgresql_server", [{"DATABASE_POOL_SIZE": "1", "DATABASE_POOL_TIMEOUT": "1"}], indirect=True
+)
+def test_a_request_that_waits_too_long_for_a_pooled_connection_is_a_503_with_retry_after(postgresql_server):
+    """The pool's one connection is held by a request whose query waits for a lock; the next request waits
+    DATABASE_POOL_TIMEOUT for it, then answers, instead of waiting for as long as the lock is held."""
+    server, headers = postgresql_server
+    with table_locked_by_another_connection():
+        holding = ThreadPoolExecutor(1).submit(call, server, "GET", "/api/tasks", headers=headers, timeout=20)
+        time.sleep(0.5)  # it has the connection; its query waits for the lock
+        response = call(server, "GET", "/api/tasks", headers=headers, timeout=5)
+    assert response.status == 503
+    assert response.json() == {"detail": "Every database connection of this server is in use; try again shortly."}
+    assert response.headers["Retry-After"] == "1"
+    assert 1 <= response.seconds < 2
+    assert holding.result(timeout=20).status == 200
+    assert call(server, "GET", "/api/tasks", headers=headers).status == 200  # and the pool serves again
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("postgresql_server", [{"DATABASE_POOL_SIZE": "1"}], indirect=True)
+def test_readiness_answers_within_2_s_while_the_pool_is_saturated(postgresql_server):
+    """With the default DATABASE_POOL_TIMEOUT (5 s): the probe waits less for a connection than a request does."""
+    server, headers = postgresql_server
+    assert call(server, "GET", "/health/ready").status == 200
+    with table_locked_by_another_connection():
+        holding = ThreadPoolExecutor(1).submit(call, server, "GET", "/api/tasks", headers=headers, timeout=20)
+        time.sleep(0.5)
+        response = call(server, "GET", "/health/ready", timeout=2)
+    assert response.status == 503
+    assert "in use" in response.json()["detail"]
+    assert response.headers["Retry-After"]
+    assert holding.result(timeout=20).status == 200
+    assert call(server, "GET", "/health/ready").status == 200
+
+
+SLOW_EXPORTS = 40
+EXPORTED_TASKS = 3000  # with 1,000-character descriptions: about 4 MB of JSON
+
+
+class SlowDownloads:
+    """Connections that each ask for the account export and then read its answer 16 bytes every 50 ms, through a
+    small receive buffer (a phone on a bad network); a bounded thread reads them all until stop()."""
+
+    def __init__(self, url: str, token: str, count: int) -> None:
+        port = int(url.rsplit(":", 1)[1])
+        request = (
+            f"GET /api/account/export HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n"
+        ).encode()
+        self.sockets: list[socket.socket] = []
+        for _ in range(count):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.settimeout(5)
+            sock.connect(("127.0.0.1", port))
+            sock.sendall(request)
+            sock.setblocking(False)
+            self.sockets.append(sock)
+        self.received = [b""] * count
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        turns = 0
+        while not self._stop.wait(0.05) and turns < 2400:  # 2 minutes at most
+            for n, sock in enumerate(self.sockets):
+                with contextlib.suppress(BlockingIOError, OSError):
+                    self.received[n] += sock.recv(16)
+            turns += 1
+
+    def statuses(self, *, within: float) -> list[int | None]:
+        """The status of each answer, once all have one or after `within` seconds (None: no answer yet)."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline and not all(b"\r\n" in head for head in self.received):
+            time.sleep(0.1)
+        return [int(head.split(b" ")[1]) if b"\r\n" in head else None for head in self.received]
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for sock in self.sockets:
+            sock.close()
+
+
+def idle_in_transaction() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) {OTHER_CONNECTIONS} AND state = 'idle in transaction'")  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_slow_export_downloads_hold_no_connection_and_starve_nobody(make_token, jwks_server, tmp_path):
+    """40 downloads of a 4 MB export read a few bytes at a time beside other users' list requests, with the
+    Procfile's defaults (2 workers sharing 10 connections each). The export used to keep its connection and its
+    transaction until the last byte was sent: the downloads took every connection, and the others waited."""
+    description = "d" * 1000
+    Task.objects.bulk_create(
+        Task(user_id="exporter", title=f"Task {n}", description=description) for n in range(EXPORTED_TASKS)
+    )
+    others = [f"user{n}" for n in range(5)]
+    Task.objects.bulk_create(Task(user_id=user, title="Mine") for user in others)
+    with procfile_server(live_database_url(), jwks_server.url, tmp_path / "server.log") as server:
+        downloads = SlowDownloads(server, make_token(sub="exporter", alg="HS256"), SLOW_EXPORTS)
+        try:
+            statuses = downloads.statuses(within=30)
+            held, seconds = [idle_in_transaction()], []
+            for n in range(NORMAL_REQUESTS):
+                user = others[n % len(others)]
+                headers = [("Authorization", f"Bearer {make_token(sub=user, alg='HS256')}")]
+                try:
+                    response = call(server, "GET", "/api/tasks", headers=headers, timeout=2 * ANSWER_WITHIN)
+                    seconds.append(response.seconds if response.status == 200 else float("inf"))
+                except OSError:
+                    seconds.append(float("inf"))
+                held.append(idle_in_transaction())
+                if seconds.count(float("inf")) == 3:
+                    break
+            read = [len(received) for received in downloads.received]
+        finally:
+            downloads.stop()
+    print(f"slow exports: p99 {p99(seconds):.3f} s, idle in transaction at most {max(held)}")
+    assert max(held) == 0, held
+    assert len(seconds) == NORMAL_REQUESTS, seconds
+    assert p99(seconds) < ANSWER_WITHIN, seconds
+    assert statuses == [200] * SLOW_EXPORTS, statuses
+    assert max(read) < 1024 * 1024, "the downloads were still going on while the others were measured"

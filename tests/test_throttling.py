@@ -80,3 +80,11 @@ def test_counts_hold_across_processes_through_redis(start_gunicorn, make_token):
         assert response.status == 429
         assert int(response.headers["Retry-After"]) > 0
         assert response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_a_user_id_no_cache_key_may_hold_is_counted_under_its_digest(client_for, limit):
+    """A `sub` may hold spaces and `#`; the throttle's cache key is a digest of it, which every backend takes."""
+    client = client_for("odd user #1")
+    assert [client.get("/api/tasks").status_code for _ in range(limit + 1)] == [200] * limit + [429]
+    assert not [key for key in getattr(cache, "_cache", {}) if "odd user" in key]

@@ -17,7 +17,9 @@ class GeventWorker(GunicornGeventWorker):
       max_connections (503s), and each new client paid for a new connection. Instead, the greenlets of a worker
       share a pool of DATABASE_POOL_SIZE connections (todo_project/pooled_postgresql): a request takes one at its
       first query and gives it back when it ends (CONN_MAX_AGE 0 then means "back to the pool", not "closed");
-      past the pool's size, requests wait for one, in turn. Only PostgreSQL: SQLite stays as it is.
+      past the pool's size, requests wait for one, in turn, for at most DATABASE_POOL_TIMEOUT seconds (then a 503).
+      A client waiting or reading slowly holds no connection (the account export reads its snapshot into a file
+      first). Only PostgreSQL: SQLite stays as it is.
     """
 
     def patch(self) -> None:
@@ -31,7 +33,8 @@ class GeventWorker(GunicornGeventWorker):
             if settings.DATABASE_POOL_SIZE and database["ENGINE"] == "django.db.backends.postgresql":
                 database.update(ENGINE=POOLED_ENGINE, CONN_MAX_AGE=0, CONN_HEALTH_CHECKS=False)
                 # The pool checks a connection that sat idle before handing it out, instead of CONN_HEALTH_CHECKS.
-                database.setdefault("OPTIONS", {})["MAX_CONNS"] = settings.DATABASE_POOL_SIZE
+                options = database.setdefault("OPTIONS", {})
+                options.update(MAX_CONNS=settings.DATABASE_POOL_SIZE, POOL_TIMEOUT=settings.DATABASE_POOL_TIMEOUT)
 
     def handle(self, listener, client, addr) -> None:
         """Without the pool (DATABASE_POOL_SIZE=0, or SQLite) a greenlet's own connections close with its client."""

@@ -6,9 +6,11 @@ import time
 
 from django.conf import settings
 from django.contrib.admindocs.views import simplify_regex
+from django.dispatch import receiver
 from django.urls import ResolverMatch
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
+from drf_better_auth.signals import jwks_fetched
 from prometheus_client import Counter, Histogram
 from prometheus_client.django import PrometheusDjangoView
 
@@ -24,6 +26,13 @@ MCP_TOOL_CALLS = Counter("mcp_tool_calls_total", "MCP tool calls answered.", ["t
 # Any other method is counted as "other": a label per made-up method would let clients grow the metrics unbounded.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNROUTED = "unrouted"  # answered before URL resolution (CORS preflights, redirects to HTTPS) or by no route
+# An operator alerts on a run of errors (Better Auth unreachable, keys going stale).
+JWKS_FETCHES = Counter("jwks_fetches", "Fetches of Better Auth's JWKS, by outcome.", ["outcome"])
+
+
+@receiver(jwks_fetched)
+def count_jwks_fetch(*, error: BaseException | None, **kwargs) -> None:
+    JWKS_FETCHES.labels(outcome="ok" if error is None else "error").inc()
 
 
 @functools.cache

@@ -13,6 +13,11 @@ WELL_FORMED = re.compile(r"[A-Za-z0-9._-]{1,128}")
 current_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 
+def request_id_for(incoming: str) -> str:
+    """The client's id when it is well-formed, a new one otherwise."""
+    return incoming if WELL_FORMED.fullmatch(incoming) else str(uuid.uuid4())
+
+
 class RequestIdMiddleware:
     """The outermost middleware, so that every response (errors from the other middleware included) carries the id."""
 
@@ -20,8 +25,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        incoming = request.headers.get(HEADER, "")
-        request_id = incoming if WELL_FORMED.fullmatch(incoming) else str(uuid.uuid4())
+        request_id = request_id_for(request.headers.get(HEADER, ""))
         current_request_id.set(request_id)
         response = self.get_response(request)
         response[HEADER] = request_id

@@ -69,7 +69,8 @@ ERRORS = {
         coded("IdempotencyKeyInFlightSerializer", "idempotency_key_in_flight"),
     ),
     410: error(
-        "The cursor is older than the deletions kept (30 days): sync again without `since`.",
+        "The cursor is older than the deletions kept (30 days), or from before an erasure of the user's data: sync "
+        "again without `since`.",
         coded("CursorExpiredSerializer", "cursor_expired"),
     ),
     412: error(
@@ -164,7 +165,7 @@ class ApiAutoSchema(AutoSchema):
 
 
 class BetterAuthJWTScheme(OpenApiAuthenticationExtension):
-    target_class = "tasks.authentication.BetterAuthJWTAuthentication"
+    target_class = "drf_better_auth.authentication.BetterAuthJWTAuthentication"
     name = "BetterAuthJWT"
 
     def get_security_definition(self, auto_schema):

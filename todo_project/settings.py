@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "rest_framework",
+    # drf-better-auth needs no app to authenticate; installed, it has `manage.py check` test the BETTER_AUTH_* settings.
+    "drf_better_auth",
     "tasks",
 ]
 
@@ -140,6 +142,11 @@ DATABASES["direct"]["TEST"] = {"MIRROR": "default"}
 DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 10)
 if DATABASE_POOL_SIZE < 0:
     raise ImproperlyConfigured("DATABASE_POOL_SIZE must be 0 (no pool) or more.")
+# Seconds a request waits for one of those connections when all are in use, then a 503 with Retry-After: longer than
+# the waits of a busy worker, shorter than a client's or a proxy's patience.
+DATABASE_POOL_TIMEOUT = env_int("DATABASE_POOL_TIMEOUT", 5)
+if DATABASE_POOL_TIMEOUT < 1:
+    raise ImproperlyConfigured("DATABASE_POOL_TIMEOUT must be 1 (second) or more.")
 for _database in DATABASES.values():
     if _database["ENGINE"] == "django.db.backends.postgresql":
         # Fail fast (503) instead of hanging when the server is unreachable.
@@ -172,7 +179,7 @@ ACCOUNT_DELETE_MAX_TOKEN_AGE = env_int("ACCOUNT_DELETE_MAX_TOKEN_AGE", 300)
 # --- REST framework -----------------------------------------------------------------------------------------------
 THROTTLE_USER_RATE = env_str("THROTTLE_USER_RATE", "600/min")
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["tasks.authentication.BetterAuthJWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["drf_better_auth.authentication.BetterAuthJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["tasks.throttling.UserRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["todo_project.json.ORJSONRenderer"],

@@ -6,83 +6,14 @@ SQLite (one writer at a time): the same, with positions from a one-row counter i
 column rebuilds tasks_task on SQLite, which drops its triggers: the counters' triggers (0002) are installed again.
 tasks/changes.py explains why these positions make a correct feed.
 """
-import importlib
-
 from django.db import migrations, models
 
+from tasks import triggers
 
-POSITION = "pg_current_xact_id()::text::bigint"
-POSTGRESQL = [
-    f"""
-    CREATE FUNCTION tasks_task_stamp_change() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        NEW.change_position := {POSITION};
-        RETURN NEW;
-    END $$
-    """,
-    """CREATE TRIGGER tasks_task_stamp_change BEFORE INSERT OR UPDATE ON tasks_task
-       FOR EACH ROW EXECUTE FUNCTION tasks_task_stamp_change()""",
-    f"""
-    CREATE FUNCTION tasks_task_tombstone() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        INSERT INTO tasks_deletedtask (id, user_id, deleted_at, change_position)
-        SELECT id, user_id, now(), {POSITION} FROM old_tasks
-        ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, deleted_at = excluded.deleted_at,
-            change_position = excluded.change_position;
-        RETURN NULL;
-    END $$
-    """,
-    """CREATE TRIGGER tasks_task_tombstone AFTER DELETE ON tasks_task REFERENCING OLD TABLE AS old_tasks
-       FOR EACH STATEMENT EXECUTE FUNCTION tasks_task_tombstone()""",
-    # The oldest transaction of this database still in flight, or the next one to start if none is (tasks/changes.py).
-    # The in-flight transactions of the snapshot are all counted except those seen running in another database, which
-    # cannot write these tables; a transaction that ended meanwhile is counted, which only makes the horizon lower.
-    # A plpgsql function so that its plan is cached per server connection (planning was most of its time).
-    """
-    CREATE FUNCTION tasks_changes_horizon() RETURNS bigint LANGUAGE plpgsql STABLE AS $$
-    BEGIN
-        RETURN (
-            SELECT coalesce(min(xip::text::bigint), pg_snapshot_xmax(pg_current_snapshot())::text::bigint)
-            FROM pg_snapshot_xip(pg_current_snapshot()) AS xip
-            WHERE mod(xip::text::bigint, 4294967296) NOT IN (
-                SELECT backend_xid::text::bigint FROM pg_stat_get_activity(NULL)
-                WHERE backend_xid IS NOT NULL
-                AND datid <> (SELECT oid FROM pg_database WHERE datname = current_database())
-            )
-        );
-    END $$
-    """,
-]
-POSTGRESQL_REVERSE = [
-    "DROP TRIGGER tasks_task_stamp_change ON tasks_task",
-    "DROP TRIGGER tasks_task_tombstone ON tasks_task",
-    "DROP FUNCTION tasks_task_stamp_change()",
-    "DROP FUNCTION tasks_task_tombstone()",
-    "DROP FUNCTION tasks_changes_horizon()",
-]
 
-TICK = "UPDATE tasks_changeclock SET position = position + 1;"
-NOW = "(SELECT position FROM tasks_changeclock)"
-SQLITE = [
-    "CREATE TABLE tasks_changeclock (id integer PRIMARY KEY CHECK (id = 1), position integer NOT NULL)",
-    "INSERT INTO tasks_changeclock (id, position) VALUES (1, 0)",
-    f"""CREATE TRIGGER tasks_task_stamp_insert AFTER INSERT ON tasks_task BEGIN
-        {TICK} UPDATE tasks_task SET change_position = {NOW} WHERE id = NEW.id; END""",
-    # Not fired again by its own stamp (SQLite triggers do not recurse) nor by the insert trigger's, which moves
-    # change_position to the counter; fired by every other UPDATE, Model.save() writing back a loaded position too.
-    f"""CREATE TRIGGER tasks_task_stamp_update AFTER UPDATE ON tasks_task
-        WHEN NEW.change_position IS OLD.change_position OR NEW.change_position IS NOT {NOW} BEGIN
-        {TICK} UPDATE tasks_task SET change_position = {NOW} WHERE id = NEW.id; END""",
-    f"""CREATE TRIGGER tasks_task_tombstone AFTER DELETE ON tasks_task BEGIN
-        {TICK} INSERT OR REPLACE INTO tasks_deletedtask (id, user_id, deleted_at, change_position)
-        VALUES (OLD.id, OLD.user_id, strftime('%Y-%m-%d %H:%M:%f', 'now'), {NOW}); END""",
-]
-SQLITE_REVERSE = [
-    "DROP TRIGGER tasks_task_stamp_insert",
-    "DROP TRIGGER tasks_task_stamp_update",
-    "DROP TRIGGER tasks_task_tombstone",
-    "DROP TABLE tasks_changeclock",
-]
+# The SQL of the triggers lives in tasks/triggers.py, with the counters'.
+POSTGRESQL, POSTGRESQL_REVERSE = triggers.FEED_POSTGRESQL, triggers.FEED_POSTGRESQL_REVERSE
+SQLITE, SQLITE_REVERSE = triggers.FEED_SQLITE, triggers.FEED_SQLITE_REVERSE
 
 
 def install_triggers(apps, schema_editor):
@@ -90,11 +21,10 @@ def install_triggers(apps, schema_editor):
     if vendor == "postgresql":
         statements = POSTGRESQL
     elif vendor == "sqlite":
-        counters = importlib.import_module("tasks.migrations.0002_taskcount")
         with schema_editor.connection.cursor() as cursor:
             cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'tasks_task'")
             present = {name for (name,) in cursor.fetchall()}
-        missing = [sql for sql in counters.SQLITE if sql.split()[2] not in present]
+        missing = [sql for sql in triggers.COUNTS_SQLITE if sql.split()[2] not in present]
         statements = [*missing, *SQLITE]
     else:
         raise NotImplementedError(f"The changes feed is kept by triggers for PostgreSQL and SQLite, not {vendor}.")

@@ -7,23 +7,14 @@ On SQLite Django rebuilds the table to add a NOT NULL column, which drops the tr
 (changes feed): they are installed again, after this migration and after undoing it.
 """
 
-import importlib
-
 from django.db import migrations, models
 
-counts = importlib.import_module("tasks.migrations.0002_taskcount")
-feed = importlib.import_module("tasks.migrations.0005_changes_feed_idempotency")
+from tasks.triggers import ReinstallTriggers
 
 
 def set_lock_timeout(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("SET LOCAL lock_timeout = '5s'")
-
-
-def reinstall_sqlite_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor == "sqlite":
-        for sql in [*counts.SQLITE, *(sql for sql in feed.SQLITE if sql.startswith("CREATE TRIGGER"))]:
-            schema_editor.execute(sql.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS", 1))
 
 
 class Migration(migrations.Migration):
@@ -33,7 +24,8 @@ class Migration(migrations.Migration):
 
     operations = [
         # Undoing this migration rebuilds the SQLite table too: the last step undone puts the triggers back.
-        migrations.RunPython(set_lock_timeout, reinstall_sqlite_triggers),
+        ReinstallTriggers(),
+        migrations.RunPython(set_lock_timeout, migrations.RunPython.noop),
         migrations.AddField(
             model_name="task",
             name="completed_at",
@@ -44,5 +36,5 @@ class Migration(migrations.Migration):
             name="version",
             field=models.IntegerField(db_default=1, default=1),
         ),
-        migrations.RunPython(reinstall_sqlite_triggers, migrations.RunPython.noop),
+        ReinstallTriggers(),
     ]

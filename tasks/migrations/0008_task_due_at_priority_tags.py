@@ -11,9 +11,10 @@ import importlib
 
 from django.db import migrations, models
 
+from tasks.triggers import ReinstallTriggers
+
 # The same two steps as 0006: a short lock_timeout, and the SQLite triggers put back after the table rebuild.
-versioning = importlib.import_module("tasks.migrations.0006_task_version_completed_at")
-set_lock_timeout, reinstall_sqlite_triggers = versioning.set_lock_timeout, versioning.reinstall_sqlite_triggers
+set_lock_timeout = importlib.import_module("tasks.migrations.0006_task_version_completed_at").set_lock_timeout
 PRIORITY_RANK = models.CheckConstraint(condition=models.Q(priority__gte=0, priority__lte=3), name="task_priority_rank")
 
 
@@ -38,7 +39,8 @@ class Migration(migrations.Migration):
 
     operations = [
         # Undoing this migration rebuilds the SQLite table too: the last step undone puts the triggers back.
-        migrations.RunPython(set_lock_timeout, reinstall_sqlite_triggers),
+        ReinstallTriggers(),
+        migrations.RunPython(set_lock_timeout, migrations.RunPython.noop),
         migrations.AddField(
             model_name="task",
             name="due_at",
@@ -62,5 +64,5 @@ class Migration(migrations.Migration):
             field=models.JSONField(db_default=[], default=list, editable=False),
         ),
         AddCheckNotValid(model_name="task", constraint=PRIORITY_RANK),
-        migrations.RunPython(reinstall_sqlite_triggers, migrations.RunPython.noop),
+        ReinstallTriggers(),
     ]

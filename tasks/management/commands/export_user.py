@@ -1,13 +1,15 @@
 """Write one user's export document (the body of GET /api/account/export) to stdout."""
 
-from django.core.management.base import BaseCommand, CommandError
+import codecs
 
-from tasks.account import ExportStream
-from tasks.tokens import TokenInvalid, check_subject
+from django.core.management.base import BaseCommand, CommandError
+from drf_better_auth.tokens import TokenInvalid, check_subject
+
+from tasks.account import ExportDocument
 
 
 class Command(BaseCommand):
-    help = "Write every task of USER_ID to stdout as the API's export document (JSON), streamed in chunks."
+    help = "Write every task of USER_ID to stdout as the API's export document (JSON), read in one snapshot."
 
     def add_arguments(self, parser):
         parser.add_argument("user_id", help="the Better Auth user id (the JWT's sub)")
@@ -17,10 +19,11 @@ class Command(BaseCommand):
             check_subject(user_id)
         except TokenInvalid as exc:
             raise CommandError(f"Invalid user id: {exc}.") from exc
-        stream = ExportStream(user_id=user_id)
+        document = ExportDocument(user_id=user_id)
         try:
-            for chunk in stream:
-                self.stdout.write(chunk.decode(), ending="")
+            # Decoded across blocks: a block may end in the middle of a character.
+            for text in codecs.iterdecode(document, "utf-8"):
+                self.stdout.write(text, ending="")
         finally:
-            stream.close()
+            document.close()
         self.stdout.write("")

@@ -1,4 +1,4 @@
-"""Delete what the sync features keep past its retention: kept idempotent responses (24 h) and tombstones (31 days)."""
+"""Delete what the sync features keep past its retention: idempotent responses (24 h), tombstones, erasures (31 d)."""
 
 from django.core.management.base import BaseCommand
 
@@ -6,7 +6,10 @@ from tasks import changes, idempotency
 
 
 class Command(BaseCommand):
-    help = "Delete kept Idempotency-Key responses older than 24 hours and tombstones older than 31 days. Run daily."
+    help = (
+        "Delete kept Idempotency-Key responses older than 24 hours, and tombstones and erasure records older than 31 "
+        "days. Run daily."
+    )
 
     def handle(self, *args, **options):
         removed = {**idempotency.forget_old(), **changes.forget_old()}

@@ -5,8 +5,7 @@ import time
 import jwt
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-
-from tasks.tokens import TokenInvalid, check_subject
+from drf_better_auth.tokens import TokenInvalid, check_subject
 
 
 class Command(BaseCommand):

@@ -1,9 +1,9 @@
 """Erase everything kept about one user, as DELETE /api/account does: for an operator honouring an erasure request."""
 
 from django.core.management.base import BaseCommand, CommandError
+from drf_better_auth.tokens import TokenInvalid, check_subject
 
 from tasks.account import count_user_rows, erase_user
-from tasks.tokens import TokenInvalid, check_subject
 
 
 class Command(BaseCommand):

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from drf_better_auth.tokens import TokenInvalid, check_subject
 
 from tasks import writes
 from tasks.models import Priority, Task
-from tasks.tokens import TokenInvalid, check_subject
 
 BATCH_SIZE = 1000
 HISTORY_DAYS = 120

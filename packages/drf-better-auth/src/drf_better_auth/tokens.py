@@ -1,4 +1,6 @@
-"""Verification of Better Auth JWTs: key choice by kid, claim checks and the JWKS cache. Knows nothing of DRF."""
+"""Verification of Better Auth JWTs: key choice by kid, claim checks and the JWKS cache. No Django, no DRF."""
+
+from __future__ import annotations
 
 import http.client
 import json
@@ -7,22 +9,22 @@ import math
 import threading
 import time
 import unicodedata
+import urllib.error
 import urllib.request
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
-from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
-from prometheus_client import Counter
 
 logger = logging.getLogger(__name__)
 
 MAX_TOKEN_LENGTH = 8192
-# Verified tokens remembered per process (a frontend sends the same token for its whole 15 minutes).
-REMEMBERED_TOKENS = 4096
 MAX_JWKS_BYTES = 1024 * 1024
+# The cooldown bounds how often made-up kids can make this process fetch the JWKS, and how long a newly published
+# key waits to be accepted: past 30 s the second matters more than the first.
+MAX_JWKS_COOLDOWN = 30
 # Each algorithm Better Auth's jwt plugin can sign with, and the JWK key type (and curve) it must be checked with.
 # The token's `alg` only ever selects among these; a key of another family is never tried (RFC 8725, 3.1).
 ASYMMETRIC_KEY_TYPES = {
@@ -32,6 +34,9 @@ ASYMMETRIC_KEY_TYPES = {
     "RS256": ("RSA", None),
     "PS256": ("RSA", None),
 }
+
+# Called after every JWKS fetch with the URL and the error (None when the fetch succeeded).
+FetchObserver = Callable[[str, "BaseException | None"], None]
 
 
 class TokenError(Exception):
@@ -54,10 +59,6 @@ class KeysUnavailable(Exception):
         self.retry_after = retry_after
 
 
-# Exported on /metrics: an operator alerts on a run of errors (Better Auth unreachable, keys going stale).
-JWKS_FETCHES = Counter("jwks_fetches", "Fetches of Better Auth's JWKS, by outcome.", ["outcome"])
-
-
 @dataclass(frozen=True)
 class PublicKey:
     key: Any
@@ -74,11 +75,22 @@ class JWKSCache:
     of Better Auth locks nobody out, while a key Better Auth withdraws is gone within max_age + cooldown.
     """
 
-    def __init__(self, url: str, *, max_age: float, cooldown: float, timeout: float) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_age: float,
+        cooldown: float,
+        timeout: float,
+        on_fetch: FetchObserver | None = None,
+    ) -> None:
+        if urlsplit(url).scheme not in {"http", "https"}:
+            raise ValueError(f"the JWKS URL must be http(s), not {url!r}")
         self.url = url
         self.max_age = max_age
         self.cooldown = cooldown
         self.timeout = timeout
+        self.on_fetch = on_fetch
         self.keys: dict[str, PublicKey] = {}
         # time.monotonic() after which the keys are fetched again before use: never fetched yet, so at once.
         self.stale_at = float("-inf")
@@ -120,20 +132,26 @@ class JWKSCache:
                 document = self._fetch()
             except (OSError, ValueError, http.client.HTTPException) as exc:
                 logger.warning("JWKS fetch from %s failed: %s", self.url, exc)
-                JWKS_FETCHES.labels(outcome="error").inc()
                 self.last_fetch_failed = True
                 self.stale_at = now + self.cooldown
+                error: BaseException | None = exc
             else:
-                JWKS_FETCHES.labels(outcome="ok").inc()
                 self.keys = parse_jwks(document)
                 self.last_fetch_failed = False
                 self.stale_at = now + self.max_age
+                error = None
+        if self.on_fetch is not None:
+            self.on_fetch(self.url, error)
 
     def _fetch(self) -> Any:
-        # The URL comes from settings, which allow only http(s).
+        # __init__ allows only http(s) URLs.
         request = urllib.request.Request(self.url, headers={"Accept": "application/json"})  # noqa: S310
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-            return json.loads(response.read(MAX_JWKS_BYTES))
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                return json.loads(response.read(MAX_JWKS_BYTES))
+        except urllib.error.HTTPError as exc:
+            exc.close()  # it holds the connection, which would stay open until garbage-collected
+            raise
 
 
 def parse_jwks(document: Any) -> dict[str, PublicKey]:
@@ -157,28 +175,44 @@ def parse_jwks(document: Any) -> dict[str, PublicKey]:
 class Verifier:
     """Checks a Better Auth JWT and returns its claims.
 
-    Asymmetric tokens are checked with the JWKS key named by their kid; HS256 tokens only with the shared secret,
-    and only when one is configured. Header fields that point at keys (jku, x5u, x5c, jwk) are never read.
+    Asymmetric tokens are checked with the key named by their kid in the JWKS at `jwks_url`; HS256 tokens only with
+    the shared `secret`, and only when one is given. Header fields that point at keys (jku, x5u, x5c, jwk) are never
+    read. `issuer` and `audience` (a string or a list, any of which may match) are checked when given; when not,
+    a token that carries them is still accepted.
 
-    A token that passed is remembered, so its next requests skip PyJWT's parsing and signature checks (their cost
-    is in BENCHMARKS.md): it is taken from memory only while it has not expired and the key that verified it is
-    still the one Better Auth publishes (the JWKS is fetched again once it is max-age old, so this follows withdrawn
-    keys too).
+    A token that passed is remembered, so its next requests skip PyJWT's parsing and signature checks: it is taken
+    from memory only while it has not expired and the key that verified it is still the one Better Auth publishes
+    (the JWKS is fetched again once it is `jwks_max_age` old, so this follows withdrawn keys too).
     """
+
+    # Verified tokens remembered (a frontend sends the same token for its whole 15 minutes); the oldest goes first.
+    max_remembered = 4096
 
     def __init__(
         self,
+        jwks_url: str | None,
         *,
-        jwks: JWKSCache,
-        secret: str | None,
-        issuer: str | None,
-        audience: list[str] | None,
-        leeway: float,
+        secret: str | None = None,
+        issuer: str | None = None,
+        audience: str | Sequence[str] | None = None,
+        leeway: float = 5,
+        jwks_max_age: float = 300,
+        jwks_cooldown: float = 10,
+        jwks_timeout: float = 3,
+        on_jwks_fetch: FetchObserver | None = None,
     ) -> None:
-        self.jwks = jwks
-        self.secret = secret
-        self.issuer = issuer
-        self.audience = audience
+        if not 0 <= jwks_cooldown <= MAX_JWKS_COOLDOWN:
+            raise ValueError(f"jwks_cooldown must be between 0 and {MAX_JWKS_COOLDOWN} seconds")
+        self.jwks = (
+            JWKSCache(
+                jwks_url, max_age=jwks_max_age, cooldown=jwks_cooldown, timeout=jwks_timeout, on_fetch=on_jwks_fetch
+            )
+            if jwks_url
+            else None
+        )
+        self.secret = secret or None
+        self.issuer = issuer or None
+        self.audience = ([audience] if isinstance(audience, str) else list(audience or [])) or None
         self.leeway = leeway
         # token -> (claims, exp, alg, kid, the secret or PublicKey that verified it); oldest first.
         # Read without the lock (a dict read is atomic); every change holds it.
@@ -186,6 +220,7 @@ class Verifier:
         self._verified_lock = threading.Lock()
 
     def verify(self, token: str) -> dict[str, Any]:
+        """Return the claims of a valid token; raise TokenExpired, TokenInvalid or KeysUnavailable otherwise."""
         if len(token) > MAX_TOKEN_LENGTH:
             raise TokenInvalid(f"the token is longer than {MAX_TOKEN_LENGTH} characters")
         remembered = self._verified.get(token)
@@ -211,11 +246,13 @@ class Verifier:
 
     def _current_key(self, algorithm: str, kid: Any) -> Any:
         """The secret, or the key Better Auth publishes now under `kid` (None once withdrawn)."""
-        return self.secret if algorithm == "HS256" else self.jwks.current(kid)
+        if algorithm == "HS256":
+            return self.secret
+        return self.jwks.current(kid) if self.jwks is not None else None
 
     def _remember(self, token: str, entry: tuple) -> None:
         with self._verified_lock:
-            if len(self._verified) >= REMEMBERED_TOKENS:
+            if len(self._verified) >= self.max_remembered:
                 del self._verified[next(iter(self._verified))]
             self._verified[token] = entry
 
@@ -231,6 +268,8 @@ class Verifier:
             return self.secret
         if not isinstance(algorithm, str) or algorithm not in ASYMMETRIC_KEY_TYPES:
             raise TokenInvalid(f"the algorithm {str(algorithm)[:20]!r} is not accepted")
+        if self.jwks is None:
+            raise TokenInvalid(f"{algorithm} tokens are not accepted: no JWKS URL (BETTER_AUTH_URL) is set")
         if not isinstance(kid, str) or not kid:
             raise TokenInvalid("the token has no kid to pick its key by")
         key = self.jwks.get(kid)
@@ -270,37 +309,3 @@ def check_subject(sub: Any) -> None:
         raise TokenInvalid("the token's sub is not a user id")
     if len(sub) > 255 or any(unicodedata.category(char) == "Cc" for char in sub):
         raise TokenInvalid("the token's sub is not a valid user id")
-
-
-_verifier: Verifier | None = None
-
-
-def get_verifier() -> Verifier:
-    """The process-wide verifier, built from settings on first use (and again after a setting changes)."""
-    global _verifier
-    if _verifier is None:
-        _verifier = Verifier(
-            jwks=JWKSCache(
-                settings.BETTER_AUTH_JWKS_URL,
-                max_age=settings.BETTER_AUTH_JWKS_MAX_AGE,
-                cooldown=settings.BETTER_AUTH_JWKS_COOLDOWN,
-                timeout=settings.BETTER_AUTH_JWKS_TIMEOUT,
-            ),
-            secret=settings.BETTER_AUTH_SECRET,
-            issuer=settings.BETTER_AUTH_ISSUER,
-            audience=settings.BETTER_AUTH_AUDIENCE,
-            leeway=settings.BETTER_AUTH_LEEWAY,
-        )
-    return _verifier
-
-
-def verify(token: str) -> dict[str, Any]:
-    """Return the claims of a valid Better Auth token; raise TokenError or KeysUnavailable otherwise."""
-    return get_verifier().verify(token)
-
-
-@receiver(setting_changed)
-def _reset_verifier(*, setting: str, **kwargs: Any) -> None:
-    global _verifier
-    if setting.startswith("BETTER_AUTH_"):
-        _verifier = None
