@@ -20,6 +20,9 @@ from .errors import json_error, page_not_found
 # are labelled by view name and would not be the ones operators are told to scrape.
 REQUESTS = Counter("http_requests_total", "HTTP requests answered.", ["method", "route", "status"])
 DURATION = Histogram("http_request_duration_seconds", "Time to answer an HTTP request.", ["method", "route"])
+# Every call of an MCP tool (tasks/mcp.py) by tool name (only the server's own tools: an unknown name is a protocol
+# error, not counted) and outcome: `ok`, or `error` for a refusal (a bad value, an unknown task).
+MCP_TOOL_CALLS = Counter("mcp_tool_calls_total", "MCP tool calls answered.", ["tool", "outcome"])
 # Any other method is counted as "other": a label per made-up method would let clients grow the metrics unbounded.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNROUTED = "unrouted"  # answered before URL resolution (CORS preflights, redirects to HTTPS) or by no route

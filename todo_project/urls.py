@@ -1,8 +1,11 @@
-"""Routes: health checks, metrics, the API with its schema and docs, the admin. Every route takes an optional slash."""
+"""Routes: health checks, metrics, the API with its schema and docs, the MCP server for agents, the admin. Every
+route takes an optional slash."""
 
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from tasks.mcp import MCPView, ProtectedResourceMetadata
 
 from .metrics import MetricsView
 from .views import Liveness, Readiness, UnknownRoute
@@ -15,6 +18,12 @@ urlpatterns = [
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/", include("tasks.urls")),
     re_path(r"^api(/.*)?$", UnknownRoute.as_view()),
+    re_path(r"^mcp/?$", MCPView.as_view(), name="mcp"),
+    re_path(
+        r"^\.well-known/oauth-protected-resource/mcp/?$",
+        ProtectedResourceMetadata.as_view(),
+        name="mcp-resource-metadata",
+    ),
     path("admin/", admin.site.urls),
 ]
 

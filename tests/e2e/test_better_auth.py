@@ -9,8 +9,10 @@ from dataclasses import dataclass
 
 import jwt
 import pytest
+from mcp import ClientSession
 
 from tasks.models import Task, TaskCount
+from tests.mcp_client import ok, refusal, with_session
 
 from .harness import ALGORITHMS, E2E_DIR, NODE, BetterAuthServer, BrowserSession, TodoApi
 
@@ -317,3 +319,25 @@ def test_account_is_kept_when_the_api_does_not_erase_the_data(start_better_auth,
     assert "did not erase" in body["message"]
     assert Task.objects.filter(user_id=ann.id).count() == 1
     assert ann.browser.token()  # the account and its session are still there
+
+
+def test_an_agent_uses_the_mcp_server_with_a_real_better_auth_token(start_better_auth, todo_api: TodoApi):
+    """The SDK's MCP client with the EdDSA JWT of /api/auth/token: the tools see that user's tasks and no other's."""
+    auth = start_better_auth(JWT_ALG="EdDSA")
+    todo_api.trust(auth)
+    ann, bob = sign_up_and_in(auth, "ann"), sign_up_and_in(auth, "bob")
+
+    async def add_and_complete(session: ClientSession) -> dict:
+        added = ok(await session.call_tool("add_task", {"title": "Book dentist", "user_id": bob.id}))
+        return ok(await session.call_tool("complete_task", {"task_id": added["id"]}))
+
+    done = with_session(todo_api.url, ann.token, add_and_complete)
+    assert (done["user_id"], done["completed"], done["version"]) == (ann.id, True, 2)
+    status, headers, task = todo_api.call("GET", f"/api/tasks/{done['id']}", ann.token)
+    assert (status, headers["etag"], task) == (200, '"2"', done)
+
+    async def look(session: ClientSession) -> tuple[dict, dict]:
+        listed = ok(await session.call_tool("list_tasks", {}))
+        return listed, refusal(await session.call_tool("get_task", {"task_id": done["id"]}))
+
+    assert with_session(todo_api.url, bob.token, look) == ({"count": 0, "tasks": []}, {"detail": "Not found."})
