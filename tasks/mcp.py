@@ -54,11 +54,10 @@ from todo_project.metrics import MCP_TOOL_CALLS
 from todo_project.views import PublicView
 
 from . import writes
-from .counting import stored_count
 from .models import Task
 from .serializers import StrictBooleanField, StrictCharField, TagCountSerializer, TagField, TaskSerializer
 from .tags import tag_counts
-from .views import COUNTED_PARAMETERS, ORDERING, TaskViewSet
+from .views import ORDERING, TaskViewSet, http_error, list_count
 
 logger = logging.getLogger(__name__)
 
@@ -244,15 +243,13 @@ def list_tasks(request, arguments: dict[str, Any]) -> dict[str, Any]:
     """The REST list's filters, search and order (its own filter backends, reading the arguments as its query),
     and its count: the per-user counters when only the state is asked for, as the REST list does."""
     values = validated(ListTasksArguments(data=arguments))
-    query = list_query(values)
+    as_rest = SimpleNamespace(query_params=list_query(values), user=request.user)  # the REST list's request
     tasks = own_tasks(request)
     for backend in TaskViewSet.filter_backends:
-        tasks = backend().filter_queryset(SimpleNamespace(query_params=query), tasks, TaskViewSet)
-    if set(query) - COUNTED_PARAMETERS:
+        tasks = backend().filter_queryset(as_rest, tasks, TaskViewSet)
+    count = list_count(as_rest)
+    if count is None:
         count = tasks.count()
-    else:
-        completed = {"true": True, "false": False}.get(query.get("completed"))
-        count = stored_count(user_id=request.user.id, completed=completed)
     rows = tasks.values(*TaskSerializer.Meta.fields)[: min(values["limit"], MAX_LIST_LIMIT)]
     return {"count": count, "tasks": TaskSerializer(rows, many=True).data}
 
@@ -381,10 +378,8 @@ def call_tool(request, params: types.CallToolRequestParams) -> types.CallToolRes
         raise MCPError(INVALID_PARAMS, f"Unknown tool: {params.name}")
     try:
         data = tool.call(request, params.arguments or {})
-    except (exceptions.APIException, writes.TaskNotFound) as exc:
-        if isinstance(exc, writes.TaskNotFound):
-            exc = exceptions.NotFound()
-        refusal = exception_handler(exc, {"request": request})
+    except (exceptions.APIException, writes.TaskNotFound, writes.VersionMismatch) as exc:
+        refusal = exception_handler(http_error(exc), {"request": request})
         MCP_TOOL_CALLS.labels(tool.name, "error").inc()
         logger.info("MCP tool %s refused: %s", tool.name, refusal.data["detail"])
         return types.CallToolResult(content=[text_content(refusal.data)], is_error=True)

@@ -96,6 +96,25 @@ LIST_PARAMETERS = [
 ]
 
 
+def list_count(request) -> int | None:
+    """A list's count from the per-user counters when `request.query_params` filter by nothing they do not count
+    (only `completed`); None, for the database to count, when they name any other parameter (`search`, ...). The
+    REST list and the MCP tool list_tasks both ask here."""
+    if set(request.query_params) - COUNTED_PARAMETERS:
+        return None
+    return stored_count(user_id=request.user.id, completed=CompletedFilter().requested(request))
+
+
+def http_error(exc: Exception) -> Exception:
+    """A refusal of the write operations (tasks/writes.py) as its HTTP error, 404 or 412; any other as it is. The
+    viewset and the MCP tools both translate here."""
+    if isinstance(exc, writes.TaskNotFound):
+        return NotFound()
+    if isinstance(exc, writes.VersionMismatch):
+        return PreconditionFailed()
+    return exc
+
+
 @extend_schema_view(
     list=extend_schema(summary="List tasks, newest first", parameters=LIST_PARAMETERS),
     create=extend_schema(summary="Create a task", parameters=[*IDEMPOTENCY_PARAMETERS, ETAG]),
@@ -127,22 +146,10 @@ class TaskViewSet(UserPathMixin, viewsets.ModelViewSet):
         return tasks.values(*TaskSerializer.Meta.fields) if self.action == "list" else tasks
 
     def paginate_queryset(self, queryset):
-        return self.paginator.paginate_queryset(queryset, self.request, view=self, count=self.stored_count())
-
-    def stored_count(self) -> int | None:
-        """The list's count from the per-user counters when the request filters by nothing they do not count (only
-        `completed`); None, for the database to count, when it names any other parameter (`search`, ...)."""
-        if set(self.request.query_params) - COUNTED_PARAMETERS:
-            return None
-        return stored_count(user_id=self.request.user.id, completed=CompletedFilter().requested(self.request))
+        return self.paginator.paginate_queryset(queryset, self.request, view=self, count=list_count(self.request))
 
     def handle_exception(self, exc):
-        """The write operations' refusals in HTTP terms (tasks/writes.py)."""
-        if isinstance(exc, writes.TaskNotFound):
-            exc = NotFound()
-        elif isinstance(exc, writes.VersionMismatch):
-            exc = PreconditionFailed()
-        return super().handle_exception(exc)
+        return super().handle_exception(http_error(exc))
 
     @staticmethod
     def with_etag(response: Response) -> Response:
