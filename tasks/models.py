@@ -36,18 +36,19 @@ def field_rules(name: str, field: models.Field) -> list[tuple[str, models.Q, str
     one character unless `blank`), `rank` (integer `choices`, as an IntegerChoices), `range` (MinValueValidator,
     MaxValueValidator)."""
     rules = []
-    if isinstance(field, models.CharField) and field.max_length:
+    if isinstance(field, models.CharField) and field.max_length and not field.choices:  # choices say it all
         at_least = {} if field.blank else {f"{name}__length__gte": 1}
         span = f"no more than {field.max_length}" if field.blank else f"1 to {field.max_length}"
         condition = models.Q(**at_least, **{f"{name}__length__lte": field.max_length})
         rules.append(("length", condition, f"Ensure this field has {span} characters."))
     if field.choices:
-        ranks = sorted(value for value, _ in field.choices)
+        values = sorted(value for value, _ in field.choices)
         labels = ", ".join(str(label) for _, label in field.choices)
-        condition = models.Q(**{f"{name}__gte": ranks[0], f"{name}__lte": ranks[-1]})
-        if ranks != list(range(ranks[0], ranks[-1] + 1)):
-            condition = models.Q(**{f"{name}__in": ranks})
-        rules.append(("rank", condition, f"Must be one of {labels}."))
+        if all(isinstance(value, int) for value in values) and values == list(range(values[0], values[-1] + 1)):
+            condition = models.Q(**{f"{name}__gte": values[0], f"{name}__lte": values[-1]})
+        else:
+            condition = models.Q(**{f"{name}__in": values})
+        rules.append(("rank" if isinstance(values[0], int) else "choice", condition, f"Must be one of {labels}."))
     bounds = {}
     # The validators declared on the field (its `validators` also holds the column type's own range).
     for validator in field.deconstruct()[3].get("validators", []):
@@ -71,9 +72,9 @@ class Priority(models.IntegerChoices):
     HIGH = 3, "high"
 
 
-class StringListField(models.JSONField):
-    """A JSON array of strings (the tags), read with orjson: Django's JSONField decoded each row's tags with
-    json.loads, which was the largest single cost the new fields added to a list page (BENCHMARKS.md). The same
+class JSONListField(models.JSONField):
+    """A JSON array (the tags, the reminders' offsets), read with orjson: Django's JSONField decoded each row's tags
+    with json.loads, which was the largest single cost the new fields added to a list page (BENCHMARKS.md). The same
     column and values as JSONField, so it deconstructs as one: no migration."""
 
     def from_db_value(self, value, expression, connection):
@@ -89,6 +90,13 @@ class StringListField(models.JSONField):
         return name, "django.db.models.JSONField", args, kwargs
 
 
+class RepeatFrom(models.TextChoices):
+    """Where a recurring task's next due date is counted from (tasks/recurrence.py)."""
+
+    DUE = "due"
+    COMPLETION = "completion"
+
+
 class Task(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # The Better Auth user id (the JWT's sub); users live in Better Auth, not here.
@@ -102,10 +110,23 @@ class Task(models.Model):
     priority = models.SmallIntegerField(choices=Priority.choices, default=Priority.NONE, db_default=Priority.NONE)
     # The tags as given (trimmed, first spellings, in order), and the same casefolded: what filters and counts
     # compare (tasks/tags.py). Task.save() and tasks/writes.py keep tag_keys in step with tags.
-    tags = StringListField(default=list, db_default=[], blank=True)
-    tag_keys = StringListField(default=list, db_default=[], editable=False)
+    tags = JSONListField(default=list, db_default=[], blank=True)
+    tag_keys = JSONListField(default=list, db_default=[], editable=False)
     # When the task last became completed; None while it is open. Kept by the server (tasks/writes.py).
     completed_at = models.DateTimeField(null=True, blank=True)
+    # An RFC 5545 RRULE value (tasks/recurrence.py checks it), read in `time_zone`'s wall clock from `due_at`.
+    recurrence = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 (null: does not recur)
+    time_zone = models.CharField(max_length=64, default="UTC", db_default="UTC")
+    repeat_from = models.CharField(
+        max_length=10, choices=RepeatFrom.choices, default=RepeatFrom.DUE, db_default=RepeatFrom.DUE
+    )
+    # 1 for a new task, the previous one's + 1 for each next occurrence of a recurring task.
+    occurrence = models.IntegerField(default=1, db_default=1, validators=[MinValueValidator(1)])
+    # The next occurrence this task's completion created: set once, never again (tasks/writes.py), kept if that
+    # task is deleted. Not a foreign key: the next occurrence's deletion must not touch this row.
+    next_id = models.UUIDField(null=True, blank=True, editable=False)
+    # Minutes before `due_at` at which a reminder fires (tasks/outbox.py schedules them).
+    reminders = JSONListField(default=list, db_default=[], blank=True)
     # 1 on create, + 1 on every change: what a conditional request (ETag, If-Match) names.
     version = models.IntegerField(default=1, db_default=1)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -133,7 +154,16 @@ class Task(models.Model):
         ]
 
     # The rules the fields above declare, kept by the database too (a name in the class body, which Meta's cannot see).
-    Meta.constraints = field_checks("task", title=title, description=description, priority=priority)
+    Meta.constraints = field_checks(
+        "task",
+        title=title,
+        description=description,
+        priority=priority,
+        recurrence=recurrence,
+        time_zone=time_zone,
+        repeat_from=repeat_from,
+        occurrence=occurrence,
+    )
 
     def __str__(self) -> str:
         return self.title
@@ -216,3 +246,51 @@ class IdempotentRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.key}"
+
+
+class WebhookMessage(models.Model):
+    """A webhook to deliver: an event of a committed write, or a reminder at its time. Written in the write's own
+    transaction (tasks/outbox.py), so a message exists if and only if its write committed; delivered by the worker
+    (tasks/delivery.py), which never holds a transaction while it POSTs. Only written while WEBHOOK_URL is set."""
+
+    # Rows are claimed in this order: a task's events leave in the order of its changes.
+    id = models.BigAutoField(primary_key=True)
+    # The `webhook-id` header: the same on every attempt of this message.
+    webhook_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user_id = models.CharField(max_length=255)
+    task_id = models.UUIDField()
+    type = models.CharField(max_length=32)  # task.reminder, task.created, ... (settings.WEBHOOK_EVENT_TYPES)
+    # The envelope's `data` as it was when the write committed; a reminder's (remind_at, offset_minutes) gets the
+    # task as it is when sent.
+    data = models.JSONField()
+    # The event's time: when the write committed, or when the reminder is due. Nothing is sent before it.
+    created_at = models.DateTimeField()
+    # When the next attempt may start (created_at at first, later after each failure's delay).
+    next_attempt_at = models.DateTimeField()
+    attempts = models.IntegerField(default=0)
+    # A worker is sending it until then: another may take it over after (a worker killed mid-delivery).
+    leased_until = models.DateTimeField(null=True, blank=True)
+    # The first 2xx; or when retrying stopped (after WEBHOOK_RETRY_FOR): `manage.py webhooks retry --failed`.
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        indexes = [
+            # The worker's scan: the pending messages whose time has come.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(delivered_at__isnull=True, failed_at__isnull=True),
+                name="webhook_pending_idx",
+            ),
+            # A task's pending messages: its earlier events (order), its reminders (rescheduling).
+            models.Index(
+                fields=["task_id", "id"],
+                condition=models.Q(delivered_at__isnull=True, failed_at__isnull=True),
+                name="webhook_task_pending_idx",
+            ),
+            models.Index(fields=["user_id"], name="webhook_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.webhook_id}"

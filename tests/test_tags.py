@@ -62,7 +62,7 @@ def test_tags_need_a_token(client):
 
 
 def test_tags_read_back_as_django_json_field_reads_them(make_task):
-    """tags and tag_keys are read with orjson (StringListField): the same values as JSONField, key lookups too."""
+    """tags and tag_keys are read with orjson (JSONListField): the same values as JSONField, key lookups too."""
     task = make_task(user_id="alice", tags=["Work", "été", "x" * 50])
     stored = Task.objects.get(pk=task.pk)
     assert (stored.tags, stored.tag_keys) == (["Work", "été", "x" * 50], ["work", "été", "x" * 50])

@@ -257,6 +257,22 @@ CSRF_COOKIE_SECURE = not DEBUG
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 X_FRAME_OPTIONS = "DENY"
 
+# --- Webhooks (tasks/outbox.py writes them, the worker delivers them: tasks/delivery.py) ----------------------------
+# Where the worker POSTs reminders and task events as Standard Webhooks. Unset: nothing is sent and nothing is kept
+# for later (the write path records no message at all).
+WEBHOOK_URL = env_str("WEBHOOK_URL")
+# The signing key, "whsec_" + base64 (as every Standard Webhooks library makes and reads it).
+WEBHOOK_SECRET = env_str("WEBHOOK_SECRET")
+WEBHOOK_EVENT_TYPES = ["task.reminder", "task.created", "task.updated", "task.completed", "task.deleted"]
+_webhook_events = env_list("WEBHOOK_EVENTS", ["task.reminder"])
+WEBHOOK_EVENTS = frozenset(WEBHOOK_EVENT_TYPES if _webhook_events == ["*"] else _webhook_events)
+if unknown := WEBHOOK_EVENTS - set(WEBHOOK_EVENT_TYPES):
+    raise ImproperlyConfigured(
+        f"WEBHOOK_EVENTS takes * or {', '.join(WEBHOOK_EVENT_TYPES)}, not {', '.join(sorted(unknown))}."
+    )
+if WEBHOOK_URL and not (WEBHOOK_SECRET or "").startswith("whsec_"):
+    raise ImproperlyConfigured("WEBHOOK_URL needs WEBHOOK_SECRET, a key of the form whsec_<base64>.")
+
 # --- Metrics --------------------------------------------------------------------------------------------------------
 # GET /metrics answers only a scraper that sends this token (404 while it is unset).
 METRICS_TOKEN = env_str("METRICS_TOKEN")
