@@ -382,3 +382,10 @@ def test_the_search_finds_what_dateutil_finds():
         ).after(moment)
         assert found == expected, rule
         compared += 1
+
+
+def test_a_date_dateutil_does_not_confirm_is_an_error(monkeypatch):
+    # The search says where to look; dateutil must agree on the date, else a loud error rather than a wrong task.
+    monkeypatch.setattr(recurrence, "_month_days", lambda *args: (1,))
+    with pytest.raises(RuntimeError, match="dateutil disagrees"):
+        Pattern(parse("FREQ=MONTHLY;BYMONTHDAY=2"), datetime(2027, 1, 2, 9)).first_after(datetime(2027, 1, 2, 9))
