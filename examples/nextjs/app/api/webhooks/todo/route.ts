@@ -1,4 +1,4 @@
-// The todo API's webhooks (WEBHOOK_URL): each delivery is checked against WEBHOOK_SECRET; a reminder becomes a Web Push.
+// The todo API's webhooks (its WEBHOOK_URL): each delivery is checked with WEBHOOK_SECRET; a reminder becomes a push.
 import { Webhook } from "standardwebhooks";
 import webpush from "web-push";
 import { subscriptionOf, vapidDetails, type TodoWebhook } from "@/lib/push";
@@ -15,7 +15,7 @@ export async function POST(request: Request) {
   if (event.type === "task.reminder") {
     const { user_id, task } = event.data;
     const subscription = await subscriptionOf(user_id);
-    // tag: one notification per task, so a repeated delivery (at least once) replaces it instead of adding one.
+    // tag, for the service worker's showNotification(): a repeated delivery replaces the notification, adds none.
     const payload = JSON.stringify({ title: task.title, due_at: task.due_at, tag: task.id });
     if (subscription) await webpush.sendNotification(subscription, payload, { vapidDetails });
   }
