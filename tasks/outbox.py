@@ -42,14 +42,14 @@ def writes_on_delete() -> bool:
     return enabled(REMINDER) or enabled("task.deleted")
 
 
-def task_written(task: Task, *, event: str, changed: set[str], now: datetime, created: bool = False) -> None:
-    """After `task` was inserted (`created`) or updated (the fields `changed`), in the write's transaction: its event
-    and, if they changed, its reminders."""
+def task_written(task: Task, *, event: str, changed: set[str], now: datetime, had_reminders: bool) -> None:
+    """After `task` was inserted or updated (the fields `changed`), in the write's transaction: its event and, if
+    what they depend on changed, its reminders (the future ones it `had_reminders` for replaced)."""
     messages = []
     if enabled(event):
         messages.append(event_message(task, event, now=now))
-    if enabled(REMINDER) and (created or changed & SCHEDULE):
-        if not created:
+    if enabled(REMINDER) and changed & SCHEDULE:
+        if had_reminders:
             pending(task.pk, REMINDER).filter(created_at__gt=now).delete()
         messages += reminder_messages(task, now=now)
     if messages:

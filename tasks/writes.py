@@ -78,7 +78,7 @@ def create(*, user_id: str, fields: dict[str, Any]) -> Task:
         following = next_occurrence(task, now=now) if task.completed and task.recurrence else None
         task.next_id = following and following.pk
         task.save(force_insert=True)
-        outbox.task_written(task, event="task.created", changed=set(fields), now=now, created=True)
+        outbox.task_written(task, event="task.created", changed=set(fields), now=now, had_reminders=False)
         if following:
             insert_occurrence(following, now=now)
     return task
@@ -153,6 +153,7 @@ def write(task: Task, changed: dict[str, Any]) -> None:
         fields["completed_at"] = now if changed["completed"] else None
     if "tags" in changed:
         fields["tag_keys"] = keys_of(changed["tags"])
+    had_reminders = bool(task.reminders)  # a task without reminders has none pending to replace
     for name, value in fields.items():
         setattr(task, name, value)
     completes = changed.get("completed") is True
@@ -160,7 +161,8 @@ def write(task: Task, changed: dict[str, Any]) -> None:
     if following:
         fields["next_id"] = task.next_id = following.pk
     Task.objects.filter(pk=task.pk).update(**fields)
-    outbox.task_written(task, event="task.completed" if completes else "task.updated", changed=set(changed), now=now)
+    event = "task.completed" if completes else "task.updated"
+    outbox.task_written(task, event=event, changed=set(changed), now=now, had_reminders=had_reminders)
     if following:
         insert_occurrence(following, now=now)
 
@@ -183,7 +185,7 @@ def next_occurrence(task: Task, *, now: datetime) -> Task | None:
 
 def insert_occurrence(task: Task, *, now: datetime) -> None:
     task.save(force_insert=True)
-    outbox.task_written(task, event="task.created", changed=set(CARRIED), now=now, created=True)
+    outbox.task_written(task, event="task.created", changed=set(CARRIED), now=now, had_reminders=False)
 
 
 def changed_copy(task: Task, changed: dict[str, Any]) -> Task:

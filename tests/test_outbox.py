@@ -4,7 +4,9 @@ worker's side, delivering them, is tested in the delivery tests."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from tasks.models import WebhookMessage
 
@@ -142,3 +144,12 @@ def test_erasure_takes_the_users_messages(alice, bob):
     assert alice.delete("/api/account", HTTP_X_CONFIRM="delete").status_code in {200, 204}
     assert not WebhookMessage.objects.filter(user_id="alice").exists()
     assert WebhookMessage.objects.filter(user_id="bob").exists()
+
+
+@override_settings(**REMINDERS_ONLY)
+def test_a_write_of_a_task_without_reminders_does_not_touch_the_outbox(alice):
+    task = alice.post("/api/tasks", {"title": "t", "due_at": iso(in_hours(3))}, format="json").json()
+    with CaptureQueriesContext(connection) as queries:
+        assert alice.patch(f"/api/tasks/{task['id']}/complete").status_code == 200
+        assert alice.patch(f"/api/tasks/{task['id']}", {"due_at": iso(in_hours(4))}, format="json").status_code == 200
+    assert not [query["sql"] for query in queries if "webhookmessage" in query["sql"]]
