@@ -150,8 +150,10 @@ class Worker:
             )
         deadline = time.monotonic() + 30
         while "webhook worker:" not in self.logs():
-            assert self.process.poll() is None, self.logs()
-            assert time.monotonic() < deadline, f"the worker did not start within 30 s: {self.logs()}"
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.signal(signal.SIGKILL)
+                self.process.wait()
+                pytest.fail(f"the worker did not start within 30 s: {self.logs()}")
             time.sleep(0.1)
 
     def logs(self) -> str:
