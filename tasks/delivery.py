@@ -11,16 +11,21 @@ through PgBouncer in transaction mode.
 
 import logging
 import queue
+import select
+import socket
+import ssl
+import statistics
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from http.client import HTTPConnection, HTTPException, HTTPSConnection
+from urllib.parse import urlsplit
 
 import orjson
-import urllib3
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 from rest_framework import serializers
@@ -34,10 +39,12 @@ from .serializers import TaskSerializer
 logger = logging.getLogger(__name__)
 
 REMINDER = "task.reminder"
+USER_AGENT = "todo-api-webhooks/1"
 # The contract's timeout for one POST (urllib3 applies it to the connect and to each read).
 TIMEOUT = 10.0
-# A claimed message is this worker's for so long: more than a POST can take (TIMEOUT) plus recording it, and short
-# enough that a killed worker's messages are taken over within the contract's 60 s (lease + one poll).
+# A claimed message is this worker's for so long: enough for it to wait its turn (Worker.hold: two rounds of POSTs
+# of at most TIMEOUT) and be recorded, and short enough that a killed worker's messages are taken over within the
+# contract's 60 s (lease + one poll). One not sent in time is not sent (Worker.send) and left to the next claim.
 LEASE = timedelta(seconds=30)
 # Retry delays: 1, 2, 4 ... s after each failure, at most an hour apart.
 MAX_DELAY = 3600
@@ -78,11 +85,18 @@ def claim(limit: int, *, now: datetime | None = None) -> list[WebhookMessage]:
     worker is claiming at this moment are skipped, not waited for."""
     now = now or timezone.now()
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # With many rows pending, the planner's estimate of the per-task order check crosses jit_above_cost, and
+            # compiling the query took 14 ms of a 16 ms claim (BENCHMARKS.md, "Webhooks"). Only this transaction's.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
         rows = list(
             claimable(now).order_by("next_attempt_at", "id").select_for_update(skip_locked=True, of=("self",))[:limit]
         )
         if rows:
             WebhookMessage.objects.filter(id__in=[row.id for row in rows]).update(leased_until=now + LEASE)
+    for row in rows:
+        row.leased_until = now + LEASE
     return rows
 
 
@@ -114,7 +128,10 @@ class Outgoing:
     type: str
     attempt: int  # this attempt's number: 1 for the first
     created_at: datetime
+    leased_until: datetime  # this worker's lease: a failure is recorded only while the row still has it
     body: bytes
+    # time.monotonic() after which it is not sent any more: a POST started then could outlast the lease.
+    send_by: float = 0.0
 
 
 @dataclass
@@ -124,6 +141,7 @@ class Attempt:
     error: str  # empty after a 2xx
     finished_at: datetime
     duration: float
+    sent: bool = True  # False: not sent at all (the worker is stopping, or the lease ran out while it waited)
 
     @property
     def delivered(self) -> bool:
@@ -153,43 +171,83 @@ def prepare(rows: list[WebhookMessage]) -> tuple[list[Outgoing], list[WebhookMes
             cancelled.append(row)
             continue
         body = body_of(row, task if row.type == REMINDER else None)
-        outgoing.append(Outgoing(row.id, str(row.webhook_id), row.type, row.attempts + 1, row.created_at, body))
+        send_by = time.monotonic() + (LEASE.total_seconds() - TIMEOUT - 5)
+        outgoing.append(
+            Outgoing(
+                row.id, str(row.webhook_id), row.type, row.attempts + 1, row.created_at, row.leased_until, body, send_by
+            )
+        )
     return outgoing, cancelled
 
 
 class Sender:
-    """POSTs signed messages over a pool of keep-alive connections; safe to call from many threads."""
+    """POSTs signed messages, each thread over its own keep-alive connection. The standard library's http.client:
+    a third of urllib3's CPU per request (116 against 348 µs, BENCHMARKS.md, "Webhooks"), which is what one worker's
+    throughput is made of; no retries nor redirects of its own (every attempt is the loop's, and a 3xx is a failure,
+    as the Standard Webhooks spec says)."""
 
-    def __init__(self, url: str, secret: str, connections: int) -> None:
-        self.url = url
+    # A receiver's answer is read this far: a longer body closes the connection instead of being read.
+    MAX_ANSWER = 64 * 1024
+
+    def __init__(self, url: str, secret: str) -> None:
+        parts = urlsplit(url)
+        self.connection_class = HTTPSConnection if parts.scheme == "https" else HTTPConnection
+        self.options = {"context": ssl.create_default_context()} if parts.scheme == "https" else {}
+        self.host, self.port = parts.hostname, parts.port
+        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self.webhook = Webhook(secret)
-        # No retries nor redirects of urllib3's own: every attempt is the loop's, recorded and logged; a 3xx is a
-        # failed attempt, as in the Standard Webhooks spec.
-        self.http = urllib3.PoolManager(maxsize=connections, retries=False, timeout=urllib3.Timeout(total=TIMEOUT))
+        self.local = threading.local()
+
+    def connection(self) -> HTTPConnection:
+        """This thread's connection: a new one if the receiver closed it while idle (then it reads as ready)."""
+        connection = getattr(self.local, "connection", None)
+        if connection is not None and connection.sock is not None and closed_by_peer(connection.sock):
+            connection.close()
+        if connection is None:
+            # TIMEOUT bounds the connect and each read, as with any socket timeout.
+            connection = self.connection_class(self.host, self.port, timeout=TIMEOUT, **self.options)
+            self.local.connection = connection
+        return connection
 
     def send(self, outgoing: Outgoing) -> Attempt:
         started = time.monotonic()
         now = timezone.now()
         headers = {
             "content-type": "application/json",
+            "user-agent": USER_AGENT,
             "webhook-id": outgoing.webhook_id,
             "webhook-timestamp": str(int(now.timestamp())),
             "webhook-signature": self.webhook.sign(outgoing.webhook_id, now, outgoing.body),
         }
-        status, error = None, ""
+        connection = self.connection()
         try:
-            response = self.http.request("POST", self.url, body=outgoing.body, headers=headers, redirect=False)
-        except urllib3.exceptions.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            connection.request("POST", self.path, body=outgoing.body, headers=headers)
+            response = connection.getresponse()
+            response.read(self.MAX_ANSWER)
+        except (OSError, HTTPException) as exc:
+            connection.close()
+            status, error = None, f"{type(exc).__name__}: {exc}"
         else:
+            if not response.isclosed():
+                connection.close()  # an answer longer than MAX_ANSWER
             status = response.status
-            if not 200 <= status < 300:
-                error = f"HTTP {status}"
+            error = "" if 200 <= status < 300 else f"HTTP {status}"
         return Attempt(outgoing, status, error[:255], timezone.now(), time.monotonic() - started)
 
 
+def closed_by_peer(sock: socket.socket) -> bool:
+    """An idle keep-alive socket that reads as ready has been closed (or sent something unasked): not reusable."""
+    try:
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
+
+
 def outcome_of(attempt: Attempt) -> str:
-    """`delivered` (a 2xx), `error` (retried later) or `failed` (retried for RETRY_FOR already: given up)."""
+    """`delivered` (a 2xx), `error` (retried later), `failed` (retried for RETRY_FOR already: given up), or
+    `unsent` (released for the next claim, no attempt made)."""
+    if not attempt.sent:
+        return "unsent"
     if attempt.delivered:
         return "delivered"
     return "failed" if retried_for(attempt.outgoing.attempt - 1) >= RETRY_FOR else "error"
@@ -206,19 +264,24 @@ def record(attempts: list[Attempt], *, now: datetime | None = None) -> None:
             WebhookMessage.objects.filter(id__in=delivered).update(
                 delivered_at=now, leased_until=None, attempts=F("attempts") + 1, last_error=""
             )
+        unsent = [attempt.outgoing for attempt, outcome in outcomes if outcome == "unsent"]
+        for outgoing in unsent:
+            # Only a lease that is still ours: another worker may have claimed it since.
+            mine = WebhookMessage.objects.filter(id=outgoing.id, leased_until=outgoing.leased_until)
+            mine.update(leased_until=None)
         for attempt, outcome in outcomes:
-            if outcome == "delivered":
+            if outcome not in {"error", "failed"}:
                 continue
             later = (
                 {"failed_at": now}
                 if outcome == "failed"
                 else {"next_attempt_at": now + timedelta(seconds=delay_after(attempt.outgoing.attempt))}
             )
-            WebhookMessage.objects.filter(id=attempt.outgoing.id).update(
-                attempts=attempt.outgoing.attempt, leased_until=None, last_error=attempt.error, **later
-            )
+            mine = WebhookMessage.objects.filter(id=attempt.outgoing.id, leased_until=attempt.outgoing.leased_until)
+            mine.update(attempts=attempt.outgoing.attempt, leased_until=None, last_error=attempt.error, **later)
     for attempt, outcome in outcomes:
-        report(attempt, outcome)
+        if outcome != "unsent":
+            report(attempt, outcome)
 
 
 def report(attempt: Attempt, outcome: str) -> None:
@@ -302,15 +365,14 @@ def retry_failed() -> int:
 
 
 class Worker:
-    """The loop: up to `concurrency` POSTs in flight on a thread pool, claiming only as many messages as there are
-    free slots (a claimed message is sent at once, well within its lease), recording outcomes as they come back."""
+    """The loop: up to `concurrency` POSTs in flight on a thread pool, and at most `hold` messages claimed and not
+    yet answered (the rest of them wait in the pool's queue), claimed in batches and recorded as answers come back."""
 
     def __init__(self, url: str, secret: str, *, concurrency: int = CONCURRENCY) -> None:
         self.concurrency = concurrency
-        # Refill in batches of a quarter of the slots while messages wait: a claim per answer would cost two
-        # transactions per message.
-        self.batch = max(concurrency // 4, 1)
-        self.sender = Sender(url, secret, concurrency)
+        # Seconds the recent POSTs took (a moving average): how many messages to hold (see `hold`).
+        self.duration = 1.0
+        self.sender = Sender(url, secret)
         self.pool = ThreadPoolExecutor(concurrency, thread_name_prefix="webhook")
         self.answers: queue.SimpleQueue[Attempt] = queue.SimpleQueue()
         self.answered: list[Attempt] = []
@@ -319,7 +381,8 @@ class Worker:
         self.next_gauge = self.next_purge = 0.0
 
     def stop(self) -> None:
-        """Claim nothing more; run() returns once the POSTs in flight are answered and recorded."""
+        """Claim nothing more; run() returns once the POSTs in flight are answered and recorded (those still
+        waiting for a thread are released unsent, for any worker to claim at once)."""
         self.stopping.set()
 
     def run(self) -> None:
@@ -340,10 +403,16 @@ class Worker:
         self.wait_for_answers(0, 0)
         if self.answered:
             record(self.answered)
+            durations = [attempt.duration for attempt in self.answered if attempt.sent]
+            if durations:
+                self.duration = 0.7 * self.duration + 0.3 * statistics.fmean(durations)
             self.answered = []
-        free = self.concurrency - self.sending
+        hold = self.hold()
+        free = hold - self.sending
         backlog = False
-        if not self.stopping.is_set() and (free >= self.batch or not self.sending):
+        # Claim when half the hold is free (or nothing is in flight): one claim per answer would cost two
+        # transactions per message.
+        if not self.stopping.is_set() and (free >= hold // 2 or not self.sending):
             rows = claim(free)
             backlog = len(rows) == free
             outgoing, cancelled = prepare(rows)
@@ -353,17 +422,27 @@ class Worker:
             self.sending += len(outgoing)
         self.housekeeping()
         if backlog:
-            self.wait_for_answers(self.batch, IDLE_POLL)
+            self.wait_for_answers(hold // 2, IDLE_POLL)
         elif self.sending:
             self.wait_for_answers(1, IDLE_POLL)
         else:
             self.stopping.wait(IDLE_POLL)
 
+    def hold(self) -> int:
+        """How many messages may be claimed and not yet answered: while POSTs are quick, up to 8 per thread (a claim
+        and a record per 4 x `concurrency` messages: one worker's throughput is mostly these transactions); as they
+        slow down, fewer, down to 2 per thread, so that all are sent within the lease even at TIMEOUT each."""
+        rounds = (LEASE.total_seconds() - TIMEOUT - 5) / max(self.duration, 0.001)
+        return self.concurrency * int(min(max(rounds, 2), 8))
+
     def send(self, message: Outgoing) -> None:
-        try:
-            attempt = self.sender.send(message)
-        except Exception as exc:  # noqa: BLE001 (a bug here must not lose the slot: the answer is an error)
-            attempt = Attempt(message, None, f"{type(exc).__name__}: {exc}"[:255], timezone.now(), 0.0)
+        if self.stopping.is_set() or time.monotonic() > message.send_by:
+            attempt = Attempt(message, None, "", timezone.now(), 0.0, sent=False)
+        else:
+            try:
+                attempt = self.sender.send(message)
+            except Exception as exc:  # noqa: BLE001 (a bug here must not lose the slot: the answer is an error)
+                attempt = Attempt(message, None, f"{type(exc).__name__}: {exc}"[:255], timezone.now(), 0.0)
         self.answers.put(attempt)
 
     def wait_for_answers(self, count: int, timeout: float) -> None:

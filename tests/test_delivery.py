@@ -43,7 +43,9 @@ def reminder_of(task: Task, offset: int, **fields) -> WebhookMessage:
 
 def answer(row: WebhookMessage, status: int | None) -> Attempt:
     """The attempt of a claimed row that got `status` (None: no answer)."""
-    outgoing = Outgoing(row.id, str(row.webhook_id), row.type, row.attempts + 1, row.created_at, b"{}")
+    outgoing = Outgoing(
+        row.id, str(row.webhook_id), row.type, row.attempts + 1, row.created_at, row.leased_until, b"{}"
+    )
     error = "" if status and 200 <= status < 300 else f"HTTP {status}"
     return Attempt(outgoing, status, error, timezone.now(), 0.01)
 
@@ -75,6 +77,28 @@ def test_a_lease_that_ran_out_is_claimed_again_within_60_seconds():
     assert ids(delivery.claim(10, now=now + delivery.LEASE)) == [row.id]
 
 
+def test_a_late_failure_leaves_a_message_another_worker_took_over_alone():
+    now = timezone.now()
+    message()
+    [mine] = delivery.claim(1, now=now)
+    [theirs] = delivery.claim(1, now=now + delivery.LEASE)
+    delivery.record([answer(mine, 500)], now=now + delivery.LEASE)
+    row = WebhookMessage.objects.get()
+    assert (row.leased_until, row.attempts) == (theirs.leased_until, 0)
+
+
+def test_a_message_not_sent_is_released_for_the_next_claim():
+    """A worker stopping (SIGTERM) or one whose lease ran out while the message waited for a thread."""
+    now = timezone.now()
+    message()
+    [row] = delivery.claim(1, now=now)
+    unsent = Attempt(answer(row, None).outgoing, None, "", now, 0.0, sent=False)
+    delivery.record([unsent], now=now)
+    row.refresh_from_db()
+    assert (row.leased_until, row.attempts, row.last_error) == (None, 0, "")
+    assert ids(delivery.claim(1, now=now)) == [row.id]
+
+
 def test_the_lease_outlasts_a_post():
     assert delivery.LEASE.total_seconds() > delivery.TIMEOUT * 2
 
@@ -94,10 +118,12 @@ def test_a_tasks_event_waits_for_its_earlier_pending_events():
     first = message(task_id=task_id, type="task.created")
     second = message(task_id=task_id, type="task.updated")
     other_task = message()
-    assert ids(delivery.claim(10, now=now)) == [first.id, other_task.id]
+    claimed = delivery.claim(10, now=now)
+    assert ids(claimed) == [first.id, other_task.id]
     # Still waiting while the first is in flight, and while the first waits for a retry.
     assert delivery.claim(10, now=now) == []
-    delivery.record([answer(first, 500)], now=now)
+    delivery.record([answer(claimed[0], 500)], now=now)
+    assert WebhookMessage.objects.get(id=first.id).attempts == 1
     assert delivery.claim(10, now=now) == []
     WebhookMessage.objects.filter(id=first.id).update(delivered_at=now)
     assert ids(delivery.claim(10, now=now)) == [second.id]
@@ -130,12 +156,13 @@ def test_a_failure_is_retried_after_1_2_4_seconds_at_most_an_hour_apart():
 
 def test_a_failed_attempt_records_its_error_and_the_next_time():
     now = timezone.now()
-    row = message()
-    delivery.claim(1, now=now)
+    message()
+    [row] = delivery.claim(1, now=now)
     delivery.record([answer(row, 503)], now=now)
     row.refresh_from_db()
     assert (row.attempts, row.last_error, row.leased_until, row.failed_at) == (1, "HTTP 503", None, None)
     assert row.next_attempt_at == now + timedelta(seconds=1)
+    [row] = delivery.claim(1, now=row.next_attempt_at)
     delivery.record([answer(row, None)], now=now)
     row.refresh_from_db()
     assert (row.attempts, row.last_error, row.next_attempt_at) == (2, "HTTP None", now + timedelta(seconds=2))
@@ -160,8 +187,8 @@ def test_retrying_stops_after_24_hours_not_before():
         row.refresh_from_db()
         assert row.failed_at is None
         clock = row.next_attempt_at
-        assert ids(delivery.claim(1, now=clock)) == [row.id]
-        delivery.record([answer(row, 500)], now=clock)
+        [claimed] = delivery.claim(1, now=clock)
+        delivery.record([answer(claimed, 500)], now=clock)
         row.refresh_from_db()
         if row.failed_at is not None:
             break
