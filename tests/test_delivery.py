@@ -10,6 +10,7 @@ import orjson
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from tasks import delivery
 from tasks.delivery import REMINDER, Attempt, Outgoing
@@ -302,3 +303,30 @@ def test_pending_counts_each_type_and_state():
     assert lines[1].startswith("task.reminder: 3 pending (1 due, 1 being sent, 1 later), oldest ")
     assert lines[1].endswith("; 0 failed")
     assert (now - timedelta(minutes=5)).isoformat() in lines[1]
+
+
+def test_each_attempt_is_counted_and_a_delivery_timed():
+    def sample(name: str, **labels) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    now = timezone.now()
+    first, second = message(created_at=now - timedelta(seconds=3)), message()
+    delivered = sample("webhook_deliveries_total", type="task.updated", outcome="delivered")
+    errors = sample("webhook_deliveries_total", type="task.updated", outcome="error")
+    lag_count, lag_sum = sample("webhook_delivery_lag_seconds_count"), sample("webhook_delivery_lag_seconds_sum")
+    claimed = {row.id: row for row in delivery.claim(10, now=now)}
+    delivery.record([answer(claimed[first.id], 200), answer(claimed[second.id], 502)], now=now)
+    assert sample("webhook_deliveries_total", type="task.updated", outcome="delivered") == delivered + 1
+    assert sample("webhook_deliveries_total", type="task.updated", outcome="error") == errors + 1
+    assert sample("webhook_delivery_lag_seconds_count") == lag_count + 1
+    assert 3 <= sample("webhook_delivery_lag_seconds_sum") - lag_sum < 10
+
+
+def test_the_worker_counts_what_is_pending():
+    message(type=REMINDER)
+    message(type=REMINDER, delivered_at=timezone.now())
+    worker = delivery.Worker("http://127.0.0.1:9/", "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    worker.housekeeping()
+    assert REGISTRY.get_sample_value("outbox_pending", {"type": REMINDER}) == 1
+    assert REGISTRY.get_sample_value("outbox_pending", {"type": "task.created"}) == 0
+    worker.pool.shutdown()

@@ -21,7 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.db.utils import load_backend
 from django.utils import timezone
 from standardwebhooks import Webhook
@@ -297,6 +297,9 @@ def test_a_worker_killed_mid_delivery_leaves_it_to_the_next_within_60_seconds(li
         [message] = insert(live_db)
         first = start_worker(receiver)
         assert receiver.wait_for(lambda: receiver.receipts, 15)  # the POST arrived; its answer never will
+        # Meanwhile the worker holds no transaction: the row is not locked, nor the database on SQLite.
+        with transaction.atomic(using=live_db):
+            assert list(WebhookMessage.objects.using(live_db).select_for_update(nowait=True).filter(id=message.id))
         first.signal(signal.SIGKILL)
         first.process.wait()
         killed_at = time.time()
