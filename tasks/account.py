@@ -125,4 +125,4 @@ def next_chunk(*, user_id: str, after: dict | None) -> list[dict]:
         # created_at >= c bounds the index scan; the rest only skips the tasks created at c up to the last id.
         created_at, last_id = after["created_at"], after["id"]
         tasks = tasks.filter(created_at__gte=created_at).filter(Q(created_at__gt=created_at) | Q(id__gt=last_id))
-    return list(tasks.order_by("created_at", "id").values(*TaskSerializer.Meta.fields)[:EXPORT_CHUNK_SIZE])
+    return list(tasks.order_by("created_at", "id").values(*TaskSerializer.columns())[:EXPORT_CHUNK_SIZE])

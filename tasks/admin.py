@@ -1,11 +1,14 @@
 """The admin: tasks to inspect (due dates, priorities, tags), the per-user counts read-only, and the erasure of a
 user's data on request."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import Q
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from . import writes
 from .account import count_user_rows, erase_user
@@ -49,12 +52,62 @@ class TagFilter(admin.SimpleListFilter):
         return with_tag(queryset, key=tag_key(self.value())) if self.value() else queryset
 
 
+class RecurringFilter(admin.SimpleListFilter):
+    """As `recurring=` in the API."""
+
+    title = "recurring"
+    parameter_name = "recurring"
+
+    def lookups(self, request, model_admin):
+        return [("true", "Recurring"), ("false", "One-off")]
+
+    def queryset(self, request, queryset):
+        if self.value() in {"true", "false"}:
+            return queryset.filter(recurrence__isnull=self.value() == "false")
+        return queryset
+
+
+class TaskForm(forms.ModelForm):
+    """The model's rules, and as the API checks them, a recurrence and reminders only with a due date."""
+
+    def clean(self):
+        cleaned = super().clean()
+        state = writes.changed_copy(self.instance, {name: cleaned.get(name) for name in self.changed_data})
+        for field, errors in writes.schedule_errors(state, changed=self.changed_data or writes.SCHEDULE).items():
+            self.add_error(field if field in self.fields else None, errors)
+        return cleaned
+
+
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
-    list_display = ["title", "user_id", "completed", "due_at", "priority", "tags", "created_at", "updated_at"]
-    list_filter = ["completed", "priority", OverdueFilter, TagFilter, "created_at"]
+    form = TaskForm
+    list_display = [
+        "title",
+        "user_id",
+        "completed",
+        "due_at",
+        "priority",
+        "tags",
+        "recurrence",
+        "occurrence",
+        "created_at",
+        "updated_at",
+    ]
+    list_filter = ["completed", "priority", OverdueFilter, TagFilter, RecurringFilter, "created_at"]
     search_fields = ["title", "user_id"]
-    readonly_fields = ["id", "completed_at", "version", "created_at", "updated_at"]
+    readonly_fields = ["id", "completed_at", "version", "occurrence", "series", "created_at", "updated_at"]
+
+    @admin.display(description="next occurrence")
+    def series(self, task: Task) -> str:
+        """The occurrence this one's completion created, as a link (each next one links on in turn)."""
+        if task.next_id is None:
+            return "-"
+        following = Task.objects.filter(pk=task.next_id).only("pk", "occurrence").first()
+        if following is None:
+            return "deleted"
+        url = reverse("admin:tasks_task_change", args=[following.pk])
+        return format_html('<a href="{}">occurrence {}</a>', url, following.occurrence)
+
     ordering = ["-created_at"]
     date_hierarchy = "created_at"
     actions = ["erase_users_data"]

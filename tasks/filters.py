@@ -130,8 +130,8 @@ def nulls_last(field: str):
 
 
 class FieldFilter(filters.BaseFilterBackend):
-    """`priority=`, `tag=`, `due_after=`, `due_before=` and `overdue=`, combined with AND. An empty value is no
-    filter; a bad value is a 422 that says what is expected, in the words the task's own fields use."""
+    """`priority=`, `tag=`, `due_after=`, `due_before=`, `overdue=` and `recurring=`, combined with AND. An empty
+    value is no filter; a bad value is a 422 that says what is expected, in the words the task's own fields use."""
 
     def filter_queryset(self, request, queryset, view):
         params = request.query_params
@@ -152,6 +152,8 @@ class FieldFilter(filters.BaseFilterBackend):
         if raw := params.get("overdue"):
             overdue = Q(completed=False, due_at__lt=timezone.now())
             queryset = queryset.filter(overdue if parse_boolean("overdue", raw) else ~overdue)
+        if raw := params.get("recurring"):
+            queryset = queryset.filter(recurrence__isnull=not parse_boolean("recurring", raw))
         return queryset
 
 

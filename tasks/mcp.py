@@ -67,7 +67,7 @@ DEFAULT_PROTOCOL_VERSION = types.DEFAULT_NEGOTIATED_VERSION
 SERVER_INFO = types.Implementation(name="todo-api", title="Todo API", version="1.0.0")
 INSTRUCTIONS = (
     "The signed-in user's tasks. Find a task's `id` with list_tasks (filters: status, search, priority, tag, "
-    "due_after, due_before, overdue) before get_task, update_task, complete_task or delete_task."
+    "due_after, due_before, overdue, recurring) before get_task, update_task, complete_task or delete_task."
 )
 # The task's fields a tool may set: those a REST client may write, but `completed`, which complete_task sets.
 NOT_TASK_ARGUMENTS = {"completed"}
@@ -107,6 +107,7 @@ class ListTasksArguments(serializers.Serializer):
     due_after = StrictCharField(required=False, help_text="Tasks due at or after this ISO 8601 time with a zone.")
     due_before = StrictCharField(required=False, help_text="Tasks due before this ISO 8601 time with a zone.")
     overdue = StrictBooleanField(required=False, help_text="`true`: open tasks due before now; `false`: the others.")
+    recurring = StrictBooleanField(required=False, help_text="`true`: tasks with a recurrence; `false`: without.")
     ordering = serializers.ChoiceField(
         choices=[prefix + field for field in ORDERING for prefix in ("", "-")],
         required=False,
@@ -250,7 +251,7 @@ def list_tasks(request, arguments: dict[str, Any]) -> dict[str, Any]:
     count = list_count(as_rest)
     if count is None:
         count = tasks.count()
-    rows = tasks.values(*TaskSerializer.Meta.fields)[: min(values["limit"], MAX_LIST_LIMIT)]
+    rows = tasks.values(*TaskSerializer.columns())[: min(values["limit"], MAX_LIST_LIMIT)]
     return {"count": count, "tasks": TaskSerializer(rows, many=True).data}
 
 
@@ -262,8 +263,9 @@ def list_query(values: dict[str, Any]) -> QueryDict:
     for name in ("search", "priority", "due_after", "due_before", "ordering"):
         if name in values:
             query[name] = values[name]
-    if "overdue" in values:
-        query["overdue"] = "true" if values["overdue"] else "false"
+    for flag in ("overdue", "recurring"):
+        if flag in values:
+            query[flag] = "true" if values[flag] else "false"
     if values.get("tag"):
         query.setlist("tag", values["tag"])
     return query
@@ -378,7 +380,7 @@ def call_tool(request, params: types.CallToolRequestParams) -> types.CallToolRes
         raise MCPError(INVALID_PARAMS, f"Unknown tool: {params.name}")
     try:
         data = tool.call(request, params.arguments or {})
-    except (exceptions.APIException, writes.TaskNotFound, writes.VersionMismatch) as exc:
+    except (exceptions.APIException, writes.TaskNotFound, writes.VersionMismatch, writes.InvalidSchedule) as exc:
         refusal = exception_handler(http_error(exc), {"request": request})
         MCP_TOOL_CALLS.labels(tool.name, "error").inc()
         logger.info("MCP tool %s refused: %s", tool.name, refusal.data["detail"])

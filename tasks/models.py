@@ -1,12 +1,16 @@
 """The task: one row per to-do item of a Better Auth user."""
 
+import functools
 import uuid
+import zoneinfo
 
 import orjson
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Length
 
+from . import reminders as reminder_times
 from .tags import keys_of
 
 # Lets the constraints below say title__length (https://docs.djangoproject.com/en/5.2/ref/models/lookups/).
@@ -90,6 +94,28 @@ class JSONListField(models.JSONField):
         return name, "django.db.models.JSONField", args, kwargs
 
 
+@functools.cache
+def time_zones() -> frozenset[str]:
+    """The IANA names zoneinfo knows (from the tzdata package: the same on every host)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in time_zones():
+        raise ValidationError(f"Must be an IANA time zone name such as Europe/Berlin, not {value!r}.", code="invalid")
+
+
+def validate_reminders(value) -> None:
+    """Offsets as the API stores them: whole minutes 0 to MAX_OFFSET, distinct, sorted, at most MAX_REMINDERS."""
+    limit = reminder_times.MAX_OFFSET
+    if not isinstance(value, list) or not all(type(offset) is int and 0 <= offset <= limit for offset in value):
+        raise ValidationError(f"Must be a list of whole minutes from 0 to {limit}.", code="invalid")
+    if value != sorted(set(value)) or len(value) > reminder_times.MAX_REMINDERS:
+        raise ValidationError(
+            f"Must be at most {reminder_times.MAX_REMINDERS} distinct offsets, in increasing order.", code="invalid"
+        )
+
+
 class RepeatFrom(models.TextChoices):
     """Where a recurring task's next due date is counted from (tasks/recurrence.py)."""
 
@@ -116,7 +142,7 @@ class Task(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     # An RFC 5545 RRULE value (tasks/recurrence.py checks it), read in `time_zone`'s wall clock from `due_at`.
     recurrence = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 (null: does not recur)
-    time_zone = models.CharField(max_length=64, default="UTC", db_default="UTC")
+    time_zone = models.CharField(max_length=64, default="UTC", db_default="UTC", validators=[validate_time_zone])
     repeat_from = models.CharField(
         max_length=10, choices=RepeatFrom.choices, default=RepeatFrom.DUE, db_default=RepeatFrom.DUE
     )
@@ -126,7 +152,7 @@ class Task(models.Model):
     # task is deleted. Not a foreign key: the next occurrence's deletion must not touch this row.
     next_id = models.UUIDField(null=True, blank=True, editable=False)
     # Minutes before `due_at` at which a reminder fires (tasks/outbox.py schedules them).
-    reminders = JSONListField(default=list, db_default=[], blank=True)
+    reminders = JSONListField(default=list, db_default=[], blank=True, validators=[validate_reminders])
     # 1 on create, + 1 on every change: what a conditional request (ETag, If-Match) names.
     version = models.IntegerField(default=1, db_default=1)
     created_at = models.DateTimeField(auto_now_add=True)

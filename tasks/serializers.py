@@ -3,15 +3,18 @@
 import functools
 import unicodedata
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
 
 from django.db import models
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import extend_schema_serializer
+from django.utils.timezone import now
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from . import changes
 from .models import DeletedTask, Priority, Task
+from .reminders import MAX_OFFSET, MAX_REMINDERS, next_reminder_at
 from .tags import tag_key
 
 
@@ -131,6 +134,38 @@ class PriorityField(serializers.ChoiceField):
         return self.labels[value]  # a dict lookup: Priority(value).label cost ~5% of a list page's CPU
 
 
+class RemindersField(serializers.ListField):
+    """Minutes before `due_at`, each 0 to four weeks, at most 5 once duplicates are dropped; kept sorted."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(child=StrictIntegerField(min_value=0, max_value=MAX_OFFSET), **kwargs)
+
+    def to_internal_value(self, data):
+        offsets = sorted(set(super().to_internal_value(data)))
+        if len(offsets) > MAX_REMINDERS:
+            raise serializers.ValidationError(f"Ensure this field has no more than {MAX_REMINDERS} reminders.")
+        return offsets
+
+    def to_representation(self, value: list[int]) -> list[int]:
+        return value  # stored as the API writes it: a sorted JSON array of integers
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class NextReminderField(serializers.ReadOnlyField):
+    """When the task's next reminder fires: computed from the row as it is read (`due_at`, `reminders`,
+    `completed`), not stored, so that it moves on by itself as reminders pass (tasks/reminders.py)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(source="*", allow_null=True, **kwargs)
+
+    def to_representation(self, row) -> datetime | None:
+        row = row if isinstance(row, dict) else row.__dict__
+        due_at, offsets = row["due_at"], row["reminders"]
+        if due_at is None or not offsets:  # most tasks: no clock read
+            return None
+        return next_reminder_at(due_at=due_at, reminders=offsets, completed=row["completed"], now=now())
+
+
 # The to_representation of these fields gives what orjson writes for the database's value anyway (a UUID as its
 # string, a UTC datetime in ISO 8601 ending in Z, strings, booleans and integers as they are; None stays None), so
 # the list copies such values without a call per value (todo_project/json.py renders them).
@@ -141,6 +176,7 @@ VERBATIM = {
     serializers.IntegerField.to_representation,
     serializers.DateTimeField.to_representation,
     TagsField.to_representation,
+    RemindersField.to_representation,
 }
 
 
@@ -161,6 +197,8 @@ class TaskSerializer(serializers.ModelSerializer):
     due_at = AwareDateTimeField(allow_null=True, required=False)
     priority = PriorityField(required=False)
     tags = TagsField(required=False)
+    reminders = RemindersField(required=False)
+    next_reminder_at = NextReminderField()
 
     class Meta:
         model = Task
@@ -175,33 +213,63 @@ class TaskSerializer(serializers.ModelSerializer):
             "tags",
             "completed_at",
             "version",
+            "recurrence",
+            "time_zone",
+            "repeat_from",
+            "occurrence",
+            "next_id",
+            "reminders",
+            "next_reminder_at",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "user_id", "completed_at", "version", "created_at", "updated_at"]
-        extra_kwargs = {"description": {"multiline": True}}
+        read_only_fields = [
+            "id",
+            "user_id",
+            "completed_at",
+            "version",
+            "occurrence",
+            "next_id",
+            "next_reminder_at",
+            "created_at",
+            "updated_at",
+        ]
+        extra_kwargs = {"description": {"multiline": True}, "recurrence": {"allow_blank": False}}
 
     def save(self, **kwargs):
         raise NotImplementedError("Tasks are written by tasks/writes.py, the one write path; this only validates.")
 
     def to_representation(self, instance: Task | dict) -> dict:
-        """The task as DRF's fields would write it, from a model or from a list page's `.values()` row."""
+        """The task as DRF's fields would write it, from a model or from a list page's `.values()` row (of
+        `columns()`)."""
         row = instance if isinstance(instance, dict) else instance.__dict__
         return {
-            name: row[name] if write is None or row[name] is None else write(row[name])
-            for name, write in self.writers()
+            name: write(row) if whole_row else row[name] if write is None or row[name] is None else write(row[name])
+            for name, write, whole_row in self.writers()
         }
 
     @classmethod
     @functools.cache
-    def writers(cls) -> tuple[tuple[str, Callable | None], ...]:
+    def writers(cls) -> tuple[tuple[str, Callable | None, bool], ...]:
         """Each field of Meta.fields with its to_representation, or None where the renderer writes the database's
-        value as that method would: field by field, DRF's own loop cost a large share of a list request's CPU
-        (BENCHMARKS.md), mostly looking up the current time zone twice per task."""
+        value as that method would, and whether it is made from the whole row (`next_reminder_at`) rather than
+        its column: field by field, DRF's own loop cost a large share of a list request's CPU (BENCHMARKS.md),
+        mostly looking up the current time zone twice per task."""
         return tuple(
-            (name, None if field.to_representation.__func__ in VERBATIM else field.to_representation)
+            (
+                name,
+                None if field.to_representation.__func__ in VERBATIM else field.to_representation,
+                field.source == "*",
+            )
             for name, field in cls().fields.items()
         )
+
+    @classmethod
+    @functools.cache
+    def columns(cls) -> tuple[str, ...]:
+        """The columns a task's representation is made of: what a list, the feed and the export read (`.values()`),
+        the fields of Meta.fields but those made from the whole row (their inputs are among the others)."""
+        return tuple(name for name, _, whole_row in cls.writers() if not whole_row)
 
 
 class CompleteSerializer(serializers.Serializer):

@@ -6,7 +6,7 @@ from functools import partial
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from todo_project.errors import PreconditionFailed
@@ -83,6 +83,7 @@ LIST_PARAMETERS = [
         description="Tasks due before this time (with a time zone). Never tasks without a due date.",
     ),
     OpenApiParameter("overdue", bool, description="`true`: open tasks due before now; `false`: every other task."),
+    OpenApiParameter("recurring", bool, description="`true`: tasks with a `recurrence`; `false`: tasks without."),
     OpenApiParameter(
         "ordering",
         str,
@@ -106,12 +107,14 @@ def list_count(request) -> int | None:
 
 
 def http_error(exc: Exception) -> Exception:
-    """A refusal of the write operations (tasks/writes.py) as its HTTP error, 404 or 412; any other as it is. The
-    viewset and the MCP tools both translate here."""
+    """A refusal of the write operations (tasks/writes.py) as its HTTP error, 404, 412 or 422; any other as it is.
+    The viewset and the MCP tools both translate here."""
     if isinstance(exc, writes.TaskNotFound):
         return NotFound()
     if isinstance(exc, writes.VersionMismatch):
         return PreconditionFailed()
+    if isinstance(exc, writes.InvalidSchedule):
+        return ValidationError(exc.errors)
     return exc
 
 
@@ -143,7 +146,7 @@ class TaskViewSet(UserPathMixin, viewsets.ModelViewSet):
         tasks = Task.objects.filter(user_id=self.request.user.id)
         # A list page is read as rows, the serializer's fields only: building 50 models (each sending pre_init and
         # post_init) cost a share of a list request's CPU for objects only turned into dicts (BENCHMARKS.md).
-        return tasks.values(*TaskSerializer.Meta.fields) if self.action == "list" else tasks
+        return tasks.values(*TaskSerializer.columns()) if self.action == "list" else tasks
 
     def paginate_queryset(self, queryset):
         return self.paginator.paginate_queryset(queryset, self.request, view=self, count=list_count(self.request))
@@ -221,7 +224,7 @@ class TaskViewSet(UserPathMixin, viewsets.ModelViewSet):
         """Without `since`: the current tasks, a page at a time; with it: every change after it (tasks/changes.py)."""
         query = ChangesQuerySerializer(data=request.query_params, context={"user_id": request.user.id})
         query.is_valid(raise_exception=True)
-        fields = TaskSerializer.Meta.fields
+        fields = list(TaskSerializer.columns())
         page = changes.read_page(user_id=request.user.id, task_fields=fields, **query.validated_data)
         return Response(ChangesPageSerializer(page, context=self.get_serializer_context()).data)
 

@@ -23,6 +23,14 @@ __all__ = ["ASYMMETRIC", "JWKSServer", "SigningKey", "generate_private_key", "ru
 
 SECRET = "tests-only-shared-secret-of-32-bytes-or-more"
 
+# Webhooks on, every event type, to an address nothing listens on (tests of the outbox; the worker is not running).
+WEBHOOK_SECRET = "whsec_dGVzdHMtb25seS13ZWJob29rLWtleS0zMmJ5dGVzISE="
+WEBHOOKS_ON = {
+    "WEBHOOK_URL": "http://127.0.0.1:9/webhooks",
+    "WEBHOOK_SECRET": WEBHOOK_SECRET,
+    "WEBHOOK_EVENTS": frozenset(["task.reminder", "task.created", "task.updated", "task.completed", "task.deleted"]),
+}
+
 
 # --- Node.js: the typed client in examples/ and the browser driver (playwright-core) ---------------------------------
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

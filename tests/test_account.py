@@ -3,7 +3,7 @@
 import re
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
@@ -11,12 +11,15 @@ from django.apps import apps
 from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 from django.db import OperationalError, close_old_connections, connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient, APIRequestFactory
 
 from tasks import account
 from tasks.account_views import AccountExportView
 from tasks.models import Task, TaskCount
+
+from .helpers import WEBHOOKS_ON
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +57,13 @@ def make_history(client: APIClient) -> None:
         ids.append(response.json()["id"])
     assert client.patch(f"/api/tasks/{ids[0]}/complete", HTTP_IDEMPOTENCY_KEY="flip").status_code == 200
     assert client.delete(f"/api/tasks/{ids[1]}").status_code == 204
+    # Webhooks on: a recurring task with a reminder, completed (its next occurrence, events, reminders pending).
+    with override_settings(**WEBHOOKS_ON):
+        due = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+        body = {"title": "Weekly", "due_at": due, "recurrence": "FREQ=WEEKLY", "reminders": [15]}
+        created = client.post("/api/tasks", body, format="json")
+        assert created.status_code == 201, created.content
+        assert client.patch(f"/api/tasks/{created.json()['id']}/complete").json()["next_id"]
 
 
 def snapshot() -> list[tuple]:
@@ -230,7 +240,7 @@ def test_erasure_removes_the_users_tasks_and_counts_and_nothing_of_anyone_else(a
     assert not TaskCount.objects.filter(user_id="alice").exists()
     assert sorted(Task.objects.filter(user_id="bob").values_list()) == bobs
     assert TaskCount.objects.get(user_id="bob") == bobs_count
-    assert (TaskCount.objects.get(user_id="bob").total, bobs_count.total) == (2, 2)
+    assert (TaskCount.objects.get(user_id="bob").total, bobs_count.total) == (4, 4)  # 2 + a weekly one, and its next
     page = alice.get("/api/tasks").json()
     assert (page["count"], page["results"]) == (0, [])
     assert alice.get("/api/tags").json() == {"results": []}
@@ -360,7 +370,7 @@ def test_purge_user_with_yes_erases_and_says_what_it_removed(alice, bob, capsys)
     assert set(removed) == set(alices)
     # Rows that triggers write while the tasks go (deletion tombstones) are removed, and counted, too.
     assert all(removed[table] >= count for table, count in alices.items())
-    assert (removed["tasks_task"], removed["tasks_taskcount"]) == (2, 1)
+    assert (removed["tasks_task"], removed["tasks_taskcount"]) == (4, 1)
     assert not any(rows_by_table("alice").values())
     assert rows_by_table("bob") == bobs
 
@@ -388,7 +398,7 @@ def test_purge_user_asks_first(alice, monkeypatch, capsys, answer, erased):
             call_command("purge_user", "alice")
         assert snapshot() == before
     assert questions == ["Erase them all for good? Type 'yes' to continue: "]
-    assert "  tasks_task: 2" in capsys.readouterr().out  # what would go, shown before the question
+    assert "  tasks_task: 4" in capsys.readouterr().out  # what would go, shown before the question
 
 
 @pytest.mark.parametrize("command", ["purge_user", "export_user"])
@@ -443,4 +453,4 @@ def test_admin_erasure_needs_the_delete_permission(client, django_user_model, al
 
     client.post("/admin/tasks/task/", {**selected, "confirmed": "yes"})
 
-    assert rows_by_table("alice")["tasks_task"] == 2
+    assert rows_by_table("alice")["tasks_task"] == 4

@@ -81,6 +81,9 @@ def test_an_admin_edit_counts_as_a_change(admin_client, make_task):
         "due_at_1": "17:00:00",
         "priority": "2",
         "tags": '["Work", "home"]',
+        "time_zone": "UTC",
+        "repeat_from": "due",
+        "reminders": "[]",
     }
     assert admin_client.post(f"/admin/tasks/task/{task.pk}/change/", form).status_code == 302
     task.refresh_from_db()

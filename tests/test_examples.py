@@ -1,8 +1,9 @@
 """The typed client in examples/: its types are generated from openapi.yaml, tsc checks it (and the Next.js code
-of docs/nextjs.md) against them, and it runs against the real API."""
+of docs/nextjs.md and docs/deploy.md) against them, and it runs against the real API."""
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -22,6 +23,16 @@ def demo(examples: Path) -> str:
 
 def test_examples_type_check_against_the_generated_types(demo: str):
     assert (EXAMPLES / demo).exists()
+
+
+def test_the_deploy_guide_shows_the_checked_webhook_handler():
+    """Each TypeScript block of docs/deploy.md (the webhook route handler, its types) is verbatim in examples/nextjs,
+    so what the guide shows is what tsc checks."""
+    blocks = re.findall(r"```ts\n(.*?)```", (EXAMPLES.parent / "docs" / "deploy.md").read_text(), flags=re.DOTALL)
+    sources = [path.read_text() for path in (EXAMPLES / "nextjs").rglob("*.ts")]
+    assert len(blocks) >= 2
+    stale = [block.splitlines()[0] for block in blocks if not any(block in source for source in sources)]
+    assert stale == [], f"docs/deploy.md shows code that is not in examples/nextjs; copy it from there: {stale}"
 
 
 @pytest.mark.django_db(transaction=True)

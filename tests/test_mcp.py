@@ -334,7 +334,8 @@ def test_the_tool_schemas_are_the_rest_ones(alice, fresh_tool_schemas):
     assert {tool["name"] for tool in tools} == TOOLS
     add = schema_of(tools, "add_task", "inputSchema")
     assert add["required"] == ["title"]
-    assert set(add["properties"]) == {"title", "description", "due_at", "priority", "tags"}
+    writable = {"title", "description", "due_at", "priority", "tags", "recurrence", "time_zone", "repeat_from"}
+    assert set(add["properties"]) == {*writable, "reminders"}
     assert add["properties"]["priority"]["enum"] == ["none", "low", "medium", "high"]
     assert schema_of(tools, "update_task", "inputSchema")["required"] == ["task_id"]
     assert set(schema_of(tools, "get_task", "outputSchema")["properties"]) == set(TaskSerializer.Meta.fields)

@@ -217,6 +217,7 @@ def test_list_query_parameters_are_documented(schema):
         "due_after",
         "due_before",
         "overdue",
+        "recurring",
         "ordering",
     }
     assert parameters["completed"]["schema"] == {"type": "boolean"}

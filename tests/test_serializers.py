@@ -33,7 +33,7 @@ def test_representation_matches_drf_fields(make_task, fields, microsecond):
     drf = ORJSONRenderer().render(super(TaskSerializer, serializer).to_representation(task))
 
     assert ORJSONRenderer().render(serializer.to_representation(task)) == drf
-    row = Task.objects.values(*TaskSerializer.Meta.fields).get(pk=task.pk)  # how a list page reads tasks
+    row = Task.objects.values(*TaskSerializer.columns()).get(pk=task.pk)  # how a list page reads tasks
     assert ORJSONRenderer().render(serializer.to_representation(row)) == drf
     assert orjson.loads(drf)["created_at"] == stamp.isoformat().replace("+00:00", "Z")
 

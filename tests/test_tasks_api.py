@@ -71,6 +71,13 @@ def test_get_one(alice, route, make_task):
         "tags": [],
         "completed_at": "2026-03-01T12:30:00Z",
         "version": 1,
+        "recurrence": None,
+        "time_zone": "UTC",
+        "repeat_from": "due",
+        "occurrence": 1,
+        "next_id": None,
+        "reminders": [],
+        "next_reminder_at": None,
         "created_at": task.created_at.isoformat().replace("+00:00", "Z"),
         "updated_at": task.updated_at.isoformat().replace("+00:00", "Z"),
     }

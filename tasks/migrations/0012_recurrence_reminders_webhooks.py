@@ -11,6 +11,7 @@ import uuid
 import django.core.validators
 from django.db import migrations, models
 
+import tasks.models
 from tasks.triggers import ReinstallTriggers
 
 set_lock_timeout = importlib.import_module("tasks.migrations.0006_task_version_completed_at").set_lock_timeout
@@ -75,7 +76,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="task",
             name="reminders",
-            field=models.JSONField(blank=True, db_default=[], default=list),
+            field=models.JSONField(blank=True, db_default=[], default=list, validators=[tasks.models.validate_reminders]),
         ),
         migrations.AddField(
             model_name="task",
@@ -87,7 +88,9 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="task",
             name="time_zone",
-            field=models.CharField(db_default="UTC", default="UTC", max_length=64),
+            field=models.CharField(
+                db_default="UTC", default="UTC", max_length=64, validators=[tasks.models.validate_time_zone]
+            ),
         ),
         AddCheckNotValid(
             model_name="task",
