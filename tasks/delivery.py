@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 from http.client import HTTPConnection, HTTPException, HTTPSConnection
 from urllib.parse import urlsplit
 
-import orjson
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet
@@ -31,8 +30,10 @@ from django.utils import timezone
 from rest_framework import serializers
 from standardwebhooks import Webhook
 
+from todo_project.json import ORJSONRenderer
 from todo_project.metrics import WEBHOOK_DELIVERIES, WEBHOOK_DELIVERY_LAG, WEBHOOK_PENDING
 
+from . import reminders
 from .models import Task, WebhookMessage
 from .serializers import TaskSerializer
 
@@ -103,10 +104,10 @@ def claim(limit: int, *, now: datetime | None = None) -> list[WebhookMessage]:
 def still_due(message: WebhookMessage, task: Task | None) -> bool:
     """Whether a reminder still stands: its task exists, is open, and its due date and offsets still make this
     time. The write path deletes cancelled reminders; this catches a write that committed after the claim."""
-    if task is None or task.completed or task.due_at is None or task.user_id != message.user_id:
+    if task is None or task.user_id != message.user_id:
         return False
-    offset = message.data.get("offset_minutes")
-    return offset in task.reminders and task.due_at - timedelta(minutes=offset) == message.created_at
+    scheduled = reminders.times(due_at=task.due_at, reminders=task.reminders, completed=task.completed)
+    return (message.created_at, message.data.get("offset_minutes")) in scheduled
 
 
 def delay_after(attempt: int) -> int:
@@ -154,9 +155,8 @@ TIMESTAMP = serializers.DateTimeField()
 def body_of(message: WebhookMessage, task: Task | None = None) -> bytes:
     """The envelope, the event's time written as the API writes times; a reminder carries its task as it is now."""
     data = message.data if task is None else {**message.data, "task": TaskSerializer(task).data}
-    return orjson.dumps(
-        {"type": message.type, "timestamp": TIMESTAMP.to_representation(message.created_at), "data": data}
-    )
+    envelope = {"type": message.type, "timestamp": TIMESTAMP.to_representation(message.created_at), "data": data}
+    return ORJSONRenderer().render(envelope)  # as the API writes JSON: times end in Z
 
 
 def prepare(rows: list[WebhookMessage]) -> tuple[list[Outgoing], list[WebhookMessage]]:

@@ -27,7 +27,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from tasks.models import Task, WebhookMessage
-from tests.live import ROOT, production_env
+from tests.live import ROOT, call, production_env
 
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # base64 of 24 bytes: a test key
 REMINDER = "task.reminder"
@@ -399,3 +399,62 @@ def test_without_webhook_url_the_worker_sends_nothing_and_idles(live_db, start_w
 
 def test_the_worker_command_is_the_procfiles():
     assert shlex.split(procfile_worker_command()) == ["python", "manage.py", "webhooks", "run"]
+
+
+# --- Through the API: the Procfile's web and worker, the outbox in between ------------------------------------------
+def api(server, method: str, path: str, token: str, body: dict | None = None):
+    headers = [("Authorization", f"Bearer {token}"), ("Content-Type", "application/json")]
+    return call(server.url, method, path, headers=headers, body=None if body is None else json.dumps(body).encode())
+
+
+def test_a_reminder_set_through_the_api_arrives_on_time_and_only_while_its_task_asks(
+    live_db, start_server, start_worker, make_token
+):
+    token = make_token(sub="alice")
+    with running_receiver() as receiver:
+        server = start_server(WEBHOOK_URL=receiver.url, WEBHOOK_SECRET=SECRET)
+        start_worker(receiver)
+        due = timezone.now() + timedelta(seconds=4)
+        fields = {"due_at": due.isoformat().replace("+00:00", "Z"), "reminders": [0]}
+        reminded = api(server, "POST", "/api/tasks", token, {"title": "Remind me", **fields})
+        completed = api(server, "POST", "/api/tasks", token, {"title": "Done before", **fields})
+        deleted = api(server, "POST", "/api/tasks", token, {"title": "Gone before", **fields})
+        assert [response.status for response in (reminded, completed, deleted)] == [201, 201, 201]
+        assert api(server, "PATCH", f"/api/tasks/{completed.json()['id']}/complete", token).status == 200
+        assert api(server, "DELETE", f"/api/tasks/{deleted.json()['id']}", token).status == 204
+        assert receiver.wait_for(lambda: receiver.delivered(), 15)
+        time.sleep(2)  # nothing else comes
+    [receipt] = receiver.receipts
+    assert due.timestamp() <= receipt.at < due.timestamp() + 10
+    body = receipt.json()
+    assert body["type"] == REMINDER
+    assert body["data"]["task"]["id"] == reminded.json()["id"]
+    assert body["data"]["task"]["title"] == "Remind me"
+    assert body["data"]["remind_at"] == fields["due_at"]
+    assert body["data"]["offset_minutes"] == 0
+    assert body["data"]["user_id"] == "alice"
+    assert body["data"]["task"]["due_at"] == fields["due_at"]  # as the API writes it
+    print("A reminder as received:", json.dumps(receipt.headers), receipt.body.decode())  # noqa: T201
+
+
+def test_task_events_through_the_api_arrive_in_order(live_db, start_server, start_worker, make_token):
+    token = make_token(sub="alice")
+    with running_receiver() as receiver:
+        server = start_server(WEBHOOK_URL=receiver.url, WEBHOOK_SECRET=SECRET, WEBHOOK_EVENTS="*")
+        created = api(server, "POST", "/api/tasks", token, {"title": "v1"})
+        task_id = created.json()["id"]
+        for title in ("v2", "v3"):
+            assert api(server, "PATCH", f"/api/tasks/{task_id}", token, {"title": title}).status == 200
+        assert api(server, "PATCH", f"/api/tasks/{task_id}/complete", token).status == 200
+        assert api(server, "DELETE", f"/api/tasks/{task_id}", token).status == 204
+        assert api(server, "PATCH", f"/api/tasks/{task_id}", token, {"title": "refused"}).status == 404
+        start_worker(receiver, WEBHOOK_EVENTS="*")
+        assert receiver.wait_for(lambda: len(receiver.delivered()) >= 5, 20)
+        time.sleep(1.5)
+    bodies = [receipt.json() for receipt in receiver.receipts]
+    assert [body["type"] for body in bodies] == [
+        "task.created", "task.updated", "task.updated", "task.completed", "task.deleted",
+    ]  # fmt: skip
+    assert [body["data"]["task"].get("title") for body in bodies] == ["v1", "v2", "v3", "v3", None]
+    assert bodies[-1]["data"] == {"user_id": "alice", "task": {"id": task_id}}
+    assert len({receipt.id for receipt in receiver.receipts}) == 5
