@@ -458,3 +458,22 @@ def test_task_events_through_the_api_arrive_in_order(live_db, start_server, star
     assert [body["data"]["task"].get("title") for body in bodies] == ["v1", "v2", "v3", "v3", None]
     assert bodies[-1]["data"] == {"user_id": "alice", "task": {"id": task_id}}
     assert len({receipt.id for receipt in receiver.receipts}) == 5
+
+
+def test_the_workers_metrics_reach_the_apis_when_they_share_the_metrics_directory(
+    live_db, start_server, start_worker, tmp_path
+):
+    """One machine (as under `make run`): the worker writes its samples where gunicorn's workers write theirs."""
+    shared = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"), "METRICS_TOKEN": "scrape-" + "m" * 20}
+    (tmp_path / "metrics").mkdir()
+    with running_receiver() as receiver:
+        server = start_server(**shared)  # first: gunicorn empties the directory when it starts
+        insert(live_db, count=2)
+        worker = start_worker(receiver, **shared)
+        assert receiver.wait_for(lambda: len(receiver.delivered()) == 2, 15)
+        assert worker.stop() == 0  # recorded, and its samples written
+    scraped = call(server.url, "GET", "/metrics", headers=[("Authorization", f"Bearer {shared['METRICS_TOKEN']}")])
+    text = scraped.body.decode()
+    assert 'webhook_deliveries_total{outcome="delivered",type="task.updated"} 2.0' in text
+    assert "webhook_delivery_lag_seconds_count 2.0" in text
+    assert 'outbox_pending{type="task.reminder"}' in text
