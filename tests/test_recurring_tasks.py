@@ -117,6 +117,11 @@ def test_an_admin_edit_that_completes_creates_it(admin_client, make_task):
     assert admin_client.post(f"/admin/tasks/task/{task.pk}/change/", form).status_code == 302
     task.refresh_from_db()
     assert Task.objects.get(pk=task.next_id).due_at == datetime(2030, 1, 14, 9, tzinfo=UTC)
+    # The series: the completed one links to the one its completion created; the list filters recurring ones.
+    page = admin_client.get(f"/admin/tasks/task/{task.pk}/change/").content.decode()
+    assert f'<a href="/admin/tasks/task/{task.next_id}/change/">occurrence 2</a>' in page
+    assert admin_client.get("/admin/tasks/task/", {"recurring": "false"}).context["cl"].result_count == 0
+    assert admin_client.get("/admin/tasks/task/", {"recurring": "true"}).context["cl"].result_count == 2
     # The admin refuses what the API refuses: a recurrence without a due date.
     refused = admin_client.post(f"/admin/tasks/task/{task.pk}/change/", {**form, "due_at_0": "", "due_at_1": ""})
     assert refused.status_code == 200
@@ -136,6 +141,21 @@ def test_the_mcp_tool_creates_it(alice):
     result = response.json()["result"]
     assert result["isError"] is False
     assert result["structuredContent"]["next_id"] is not None
+    listed = alice.post(
+        "/mcp",
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "list_tasks", "arguments": {"recurring": True, "status": "pending"}},
+        },
+        format="json",
+        HTTP_ACCEPT="application/json, text/event-stream",
+        HTTP_MCP_PROTOCOL_VERSION="2025-06-18",
+    ).json()["result"]["structuredContent"]
+    assert [(task["occurrence"], task["id"]) for task in listed["tasks"]] == [
+        (2, result["structuredContent"]["next_id"])
+    ]
 
 
 def test_exactly_once_reopened_completed_again_or_its_next_deleted(alice):
