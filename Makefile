@@ -1,12 +1,19 @@
-# The two commands of the quickstart: `make run` serves the API, `make test` runs the whole suite.
+# The two commands of the quickstart: `make run` serves the API (and runs the webhook worker), `make test` runs the
+# whole suite.
 PYTHON ?= python3
 BIN := .venv/bin
 
 .PHONY: run test lint venv openapi bench package
 
+# The API and, beside it, the webhook worker (the Procfile's worker:, idle while WEBHOOK_URL is unset): one shell
+# starts the worker in the background and stops it (SIGTERM, it finishes its POSTs) when the server ends. Both write
+# their metrics to one temporary directory, so the server's /metrics shows the worker's too.
 run: venv .env
 	DJANGO_DEBUG=true $(BIN)/python manage.py migrate --no-input
-	DJANGO_DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
+	export DJANGO_DEBUG=true PROMETHEUS_MULTIPROC_DIR=$$(mktemp -d); \
+	$(BIN)/python manage.py webhooks run & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker; rm -rf "$$PROMETHEUS_MULTIPROC_DIR"' EXIT INT TERM; \
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: venv
 	$(BIN)/pytest

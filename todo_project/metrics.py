@@ -1,4 +1,5 @@
-"""Prometheus metrics of the HTTP traffic at GET /metrics, summed over gunicorn's workers (see gunicorn.conf.py)."""
+"""Prometheus metrics of the HTTP traffic and the webhook worker at GET /metrics, summed over gunicorn's workers and
+the worker process when they share PROMETHEUS_MULTIPROC_DIR (see gunicorn.conf.py, docs/deploy.md)."""
 
 import functools
 import hmac
@@ -11,7 +12,7 @@ from django.urls import ResolverMatch
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from drf_better_auth.signals import jwks_fetched
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.django import PrometheusDjangoView
 
 from .errors import json_error, page_not_found
@@ -28,6 +29,22 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 UNROUTED = "unrouted"  # answered before URL resolution (CORS preflights, redirects to HTTPS) or by no route
 # An operator alerts on a run of errors (Better Auth unreachable, keys going stale).
 JWKS_FETCHES = Counter("jwks_fetches", "Fetches of Better Auth's JWKS, by outcome.", ["outcome"])
+# The webhook worker's (tasks/delivery.py), one count per attempt: outcome `delivered` (a 2xx), `error` (retried
+# later), `failed` (retrying stopped), `cancelled` (a reminder whose task no longer asks for it, not sent).
+WEBHOOK_DELIVERIES = Counter(
+    "webhook_deliveries", "Webhook delivery attempts, by type and outcome.", ["type", "outcome"]
+)
+# A message's first 2xx minus its time (the event's, or the reminder's due time): from a tenth of a second (on time)
+# to the hour a receiver down for long makes it.
+WEBHOOK_DELIVERY_LAG = Histogram(
+    "webhook_delivery_lag_seconds",
+    "Time from a webhook's scheduled time to its delivery.",
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, float("inf")),
+)
+# Messages neither delivered nor given up on, as the worker last counted them; with several workers, the latest count.
+WEBHOOK_PENDING = Gauge(
+    "outbox_pending", "Webhook messages waiting to be delivered, by type.", ["type"], multiprocess_mode="mostrecent"
+)
 
 
 @receiver(jwks_fetched)
