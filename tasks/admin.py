@@ -68,7 +68,17 @@ class RecurringFilter(admin.SimpleListFilter):
 
 
 class TaskForm(forms.ModelForm):
-    """The model's rules, and as the API checks them, a recurrence and reminders only with a due date."""
+    """The model's rules, and as the API checks them, a recurrence and reminders only with a due date. An empty
+    box is no recurrence (null, as the API writes it, not ""), no reminders and no tags (`[]`, not null)."""
+
+    def clean_recurrence(self):
+        return self.cleaned_data["recurrence"] or None
+
+    def clean_reminders(self):
+        return self.cleaned_data["reminders"] or []
+
+    def clean_tags(self):
+        return self.cleaned_data["tags"] or []
 
     def clean(self):
         cleaned = super().clean()

@@ -380,3 +380,20 @@ def test_concurrent_completes_make_exactly_one(start_server, make_token):
     assert listed["count"] == 2
     next_ids = {task["next_id"] for task in listed["results"]} - {None}
     assert len(next_ids) == 1
+
+
+def test_an_admin_task_added_with_empty_boxes_has_no_recurrence_reminders_or_tags(admin_client):
+    form = {
+        "user_id": "alice",
+        "title": "New",
+        "description": "",
+        "priority": "0",
+        "tags": "",
+        "recurrence": "",
+        "time_zone": "UTC",
+        "repeat_from": "due",
+        "reminders": "",
+    }
+    assert admin_client.post("/admin/tasks/task/add/", form).status_code == 302
+    task = Task.objects.get()
+    assert (task.recurrence, task.reminders, task.tags, task.occurrence) == (None, [], [], 1)
