@@ -35,11 +35,11 @@ from todo_project.metrics import WEBHOOK_DELIVERIES, WEBHOOK_DELIVERY_LAG, WEBHO
 
 from . import reminders
 from .models import Task, WebhookMessage
+from .outbox import REMINDER, pending
 from .serializers import TaskSerializer
 
 logger = logging.getLogger(__name__)
 
-REMINDER = "task.reminder"
 USER_AGENT = "todo-api-webhooks/1"
 # The contract's timeout for one POST (urllib3 applies it to the connect and to each read).
 TIMEOUT = 10.0
@@ -62,11 +62,6 @@ PURGE_EVERY = 600.0
 PURGE_BATCH = 1000
 # outbox_pending is counted this often (one query).
 GAUGE_EVERY = 5.0
-
-
-def pending() -> QuerySet:
-    """Messages neither delivered nor given up on (what the partial indexes cover)."""
-    return WebhookMessage.objects.filter(delivered_at=None, failed_at=None)
 
 
 def claimable(now: datetime) -> QuerySet:

@@ -17,6 +17,7 @@ from datetime import datetime
 
 import orjson
 from django.conf import settings
+from django.db.models import QuerySet
 
 from todo_project.json import ORJSONRenderer
 
@@ -32,10 +33,9 @@ def enabled(message_type: str) -> bool:
     return bool(settings.WEBHOOK_URL) and message_type in settings.WEBHOOK_EVENTS
 
 
-def writes_for(task: Task, *, created: bool) -> bool:
-    """Whether writing `task` (new, if `created`) leaves any message: its write needs a transaction then."""
-    event_type = "task.created" if created else "task.updated"
-    return enabled(event_type) or (enabled(REMINDER) and bool(task.reminders) and task.due_at is not None)
+def writes_on_create(task: Task) -> bool:
+    """Whether inserting `task` leaves any message: its INSERT needs a transaction then."""
+    return enabled("task.created") or (enabled(REMINDER) and bool(task.reminders) and task.due_at is not None)
 
 
 def writes_on_delete() -> bool:
@@ -50,7 +50,7 @@ def task_written(task: Task, *, event: str, changed: set[str], now: datetime, ha
         messages.append(event_message(task, event, now=now))
     if enabled(REMINDER) and changed & SCHEDULE:
         if had_reminders:
-            pending(task.pk, REMINDER).filter(created_at__gt=now).delete()
+            pending().filter(task_id=task.pk, type=REMINDER, created_at__gt=now).delete()
         messages += reminder_messages(task, now=now)
     if messages:
         WebhookMessage.objects.bulk_create(messages)
@@ -59,7 +59,7 @@ def task_written(task: Task, *, event: str, changed: set[str], now: datetime, ha
 def task_deleted(task: Task, *, now: datetime) -> None:
     """After `task` was deleted, in the same transaction: its pending reminders cancelled, `task.deleted` recorded."""
     if enabled(REMINDER):
-        pending(task.pk, REMINDER).delete()  # the worker would find no task to send them with
+        pending().filter(task_id=task.pk, type=REMINDER).delete()  # the worker would find no task to send them with
     if enabled("task.deleted"):
         data = {"user_id": task.user_id, "task": {"id": str(task.pk)}}
         WebhookMessage.objects.create(**message_fields(task, "task.deleted", data, at=now))
@@ -100,8 +100,7 @@ def message_fields(task: Task, message_type: str, data: dict, *, at: datetime) -
     }
 
 
-def pending(task_id, message_type: str):
-    """The messages of one task and type not yet delivered (nor given up): index webhook_task_pending_idx."""
-    return WebhookMessage.objects.filter(
-        task_id=task_id, type=message_type, delivered_at__isnull=True, failed_at__isnull=True
-    )
+def pending() -> QuerySet:
+    """Messages neither delivered nor given up on: what the partial indexes cover (a task's, by task_id:
+    webhook_task_pending_idx; the due ones, by next_attempt_at: webhook_pending_idx). The worker's too."""
+    return WebhookMessage.objects.filter(delivered_at=None, failed_at=None)

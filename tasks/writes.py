@@ -73,9 +73,9 @@ def create(*, user_id: str, fields: dict[str, Any]) -> Task:
     if errors := schedule_errors(task, changed=fields):
         raise InvalidSchedule(errors)
     # One INSERT needs no transaction of its own; a next occurrence or outbox messages must commit with it.
-    follows = (task.completed and task.recurrence) or outbox.writes_for(task, created=True)
-    with transaction.atomic() if follows else nullcontext():
-        following = next_occurrence(task, now=now) if task.completed and task.recurrence else None
+    recurs_now = bool(task.completed and task.recurrence)
+    with transaction.atomic() if recurs_now or outbox.writes_on_create(task) else nullcontext():
+        following = next_occurrence(task, now=now) if recurs_now else None
         task.next_id = following and following.pk
         task.save(force_insert=True)
         outbox.task_written(task, event="task.created", changed=set(fields), now=now, had_reminders=False)
